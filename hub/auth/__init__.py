@@ -1,0 +1,18 @@
+"""Admin login: Flask-Login sessions, throttled attempts, and the first admin's one-time setup link."""
+
+from flask import Flask
+
+from hub.auth.views import bp
+from hub.extensions import db, login_manager
+from hub.models import User
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page itself says what to do
+    app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))

@@ -1,0 +1,78 @@
+"""Login, logout and first-admin setup pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from hub.auth.accounts import create_admin, find_user, has_admin, setup_token_valid
+from hub.auth.forms import FirstAdminForm, LoginForm
+from hub.extensions import db, limiter
+from hub.models import utcnow
+from hub.security import is_safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _submitted_email() -> str:
+    return "login-email:" + request.form.get("email", "").strip().lower()
+
+
+def _login_limits() -> str:
+    from flask import current_app
+
+    return current_app.config["HUB_LOGIN_LIMITS"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limits, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(_login_limits, methods=["POST"], deduct_when=_login_failed, key_func=_submitted_email)
+def login():
+    """Show the login form and sign an admin in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        if user is not None and user.active and user.check_password(form.password.data):
+            login_user(user)
+            user.last_login_at = utcnow()
+            db.session.commit()
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else url_for("home.index"))
+        g.login_failed = True
+        flash(_("The email address or password is wrong."), "error")
+    return render_template("auth/login.html", form=form, has_admin=has_admin())
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out and return to the login page."""
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first admin through the one-time link `hub run` prints; gone once an admin exists."""
+    if has_admin() or current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    token = request.args.get("token")
+    if not setup_token_valid(token):
+        abort(
+            403, description=_("This setup link is invalid or has expired. Restart `make run` for a new one.")
+        )
+    form = FirstAdminForm()
+    if form.validate_on_submit():
+        user = create_admin(form.email.data, form.password.data)
+        db.session.commit()
+        login_user(user)
+        flash(_("Welcome! Your admin account %(email)s is ready.", email=user.email), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/setup.html", form=form)

@@ -1,0 +1,176 @@
+"""The ``hub`` command: a Flask CLI group with the admin commands of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+from cryptography.fernet import Fernet
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy import select
+
+from hub import __version__
+from hub.extensions import db
+
+
+def _create_app() -> Flask:
+    from hub.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    return create_app()
+
+
+main = FlaskGroup(
+    name="hub",
+    create_app=_create_app,
+    add_default_commands=False,
+    set_debug_flag=False,
+    help="Kintai Hub: attendance integration hub. Configuration comes from HUB_* environment variables.",
+)
+# FlaskGroup's --app/--env-file/--debug belong to `flask`; the hub always builds its own app.
+main.params = [param for param in main.params if param.name not in {"app", "env_file", "debug", "version"}]
+main = click.version_option(__version__, "--version", package_name="kintai-hub")(main)
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+def init_app(app: Flask) -> None:
+    for command in (run_command, create_admin_command, keys_group, members_group, plugins_command):
+        app.cli.add_command(command)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Serve the hub (development server; production runs gunicorn, see docs/deploy.md)."""
+    from werkzeug.serving import run_simple
+
+    from hub.auth.accounts import has_admin, issue_setup_token
+
+    app = current_app._get_current_object()
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if not has_admin():
+        click.secho("\nNo admin account yet. Open this one-time link to create the first one:", fg="yellow")
+        click.secho(f"  {base}/setup?token={issue_setup_token()}\n", bold=True)
+        click.echo(
+            "(or run `.venv/bin/hub create-admin EMAIL`; the link stops working once an admin exists)\n"
+        )
+    click.echo(f"Kintai Hub on {base}  (Ctrl+C to stop)")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--reset", is_flag=True, help="Set a new password for an existing admin.")
+@with_appcontext
+def create_admin_command(email: str, password_stdin: bool, reset: bool) -> None:
+    """Create an admin who can log in to the web UI."""
+    from hub.auth.accounts import AccountError, create_admin
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_admin(email, password, reset=reset)
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Admin {user.email} {'updated' if reset else 'created'}.")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Encryption keys for stored secrets (HUB_ENCRYPTION_KEYS)."""
+
+
+@keys_group.command("generate")
+def keys_generate_command() -> None:
+    """Print a new key to put first in HUB_ENCRYPTION_KEYS."""
+    click.echo(Fernet.generate_key().decode())
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate_command() -> None:
+    """Re-encrypt every stored secret with the newest (first) key of HUB_ENCRYPTION_KEYS."""
+    from hub import audit
+    from hub.encryption import SecretDecryptError, secret_box
+    from hub.models import Integration
+
+    box = secret_box()
+    count = 0
+    try:
+        for integration in db.session.scalars(
+            select(Integration).where(Integration.secrets_token.is_not(None))
+        ):
+            integration.secrets_token = box.rotate(integration.secrets_token)
+            count += 1
+    except SecretDecryptError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc} Nothing was changed.") from exc
+    audit.record("keys.rotate", details={"secrets": count})
+    db.session.commit()
+    click.echo(f"Re-encrypted the secrets of {count} integration(s) with the newest key.")
+    click.echo("Older keys can now be removed from HUB_ENCRYPTION_KEYS.")
+
+
+@click.group("members")
+def members_group() -> None:
+    """Members (メンバー)."""
+
+
+@members_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def members_import_command(file: Path) -> None:
+    """Import members from a CSV file (UTF-8, UTF-8 with BOM or CP932); all rows or none."""
+    from hub.members.importer import ImportFailed, import_members
+
+    try:
+        result = import_members(file.read_bytes(), file.name)
+    except ImportFailed as failure:
+        db.session.rollback()
+        for error in failure.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException("Nothing was imported.") from failure
+    click.echo(
+        f"Imported {result.total} members: {result.created} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged."
+    )
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def plugins_command(as_json: bool) -> None:
+    """List installed plugins, their versions and the hooks they implement."""
+    from hub.plugins import installed_plugins, plugin_manager
+
+    infos = [info.as_dict() for info in installed_plugins(plugin_manager())]
+    if as_json:
+        click.echo(json.dumps(infos, indent=2, ensure_ascii=False))
+        return
+    if not infos:
+        click.echo("No plugins installed.")
+    for info in infos:
+        click.echo(f"{info['name']} {info['version'] or ''}".rstrip())
+        click.echo(f"  hooks: {', '.join(info['hooks']) or '-'}")
+
+
+def cli_language() -> str:
+    """Language for messages outside a web request: HUB_LANGUAGE, else ja when LANG is Japanese."""
+    chosen = os.environ.get("HUB_LANGUAGE", "")
+    if chosen in ("ja", "en"):
+        return chosen
+    return "ja" if os.environ.get("LANG", "").startswith("ja") else "en"

@@ -1,0 +1,96 @@
+"""Configuration from environment variables, with defaults that serve a newcomer.
+
+With nothing set, the hub runs on SQLite in its instance folder and generates its session secret and
+encryption key there once. Production sets ``HUB_SECRET_KEY`` and ``HUB_ENCRYPTION_KEYS`` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger(__name__)
+
+SECRET_KEY_FILE = "secret_key"
+ENCRYPTION_KEYS_FILE = "encryption_keys"
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+def config_from_env(instance_path: Path, env: Mapping[str, str] = os.environ) -> dict:
+    """Flask config values read from ``env``; keys and secrets are filled in by :func:`fill_secrets`."""
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'hub.sqlite3'}"
+    return {
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SECRET_KEY": env.get("HUB_SECRET_KEY") or None,
+        "HUB_ENCRYPTION_KEYS": split_keys(env.get("HUB_ENCRYPTION_KEYS", "")),
+        "HUB_TIMEZONE": env.get("HUB_TIMEZONE") or "Asia/Tokyo",
+        "HUB_QUEUE_URL": env.get("HUB_QUEUE_URL") or None,
+        "HUB_HEARTBEAT_TIMEOUT": int(env.get("HUB_HEARTBEAT_TIMEOUT") or 300),
+        "HUB_BLOCKED_PLUGINS": split_keys(env.get("HUB_BLOCKED_PLUGINS", "")),
+        "RATELIMIT_STORAGE_URI": env.get("HUB_RATELIMIT_STORAGE_URL") or "memory://",
+        "SESSION_COOKIE_SECURE": env.get("HUB_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+    }
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the short forms many hosts hand out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def split_keys(value: str) -> list[str]:
+    return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
+
+
+def fill_secrets(config: dict, instance_path: Path) -> None:
+    """Use the configured secret and keys, or read/generate them in the instance folder."""
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(
+            instance_path / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48), "HUB_SECRET_KEY"
+        )
+    if not config.get("HUB_ENCRYPTION_KEYS"):
+        stored = _instance_secret(
+            instance_path / ENCRYPTION_KEYS_FILE,
+            lambda: Fernet.generate_key().decode(),
+            "HUB_ENCRYPTION_KEYS",
+        )
+        config["HUB_ENCRYPTION_KEYS"] = split_keys(stored)
+
+
+def check_config(config: Mapping) -> None:
+    """Refuse to start on values that would fail later in a less clear way."""
+    for position, key in enumerate(config["HUB_ENCRYPTION_KEYS"], start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"HUB_ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; make one with `hub keys generate`)."
+            ) from exc
+    try:
+        ZoneInfo(config["HUB_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"HUB_TIMEZONE: unknown time zone {config['HUB_TIMEZONE']!r}.") from exc
+
+
+def _instance_secret(path: Path, generate, variable: str) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    log.warning("Generated %s into %s; production should set %s instead.", variable, path, variable)
+    return value

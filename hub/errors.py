@@ -1,0 +1,41 @@
+"""Error pages that say what happened in the admin's language, without internals."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(429, _too_many_requests)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _csrf_error(error: CSRFError):
+    message = _("The form expired or was sent from another site. Reload the page and try again.")
+    return render_template("error.html", code=400, message=message), 400
+
+
+def _too_many_requests(error):
+    if request.endpoint == "auth.login":
+        from hub.auth.accounts import has_admin
+        from hub.auth.forms import LoginForm
+
+        flash(_("Too many failed logins. Wait 15 minutes and try again."), "error")
+        return render_template("auth/login.html", form=LoginForm(), has_admin=has_admin()), 429
+    return render_template("error.html", code=429, message=_("Too many requests. Try again later.")), 429
+
+
+def _http_error(error: HTTPException):
+    messages = {
+        403: _("You may not open this page."),
+        404: _("This page does not exist."),
+        405: _("This page does not accept that kind of request."),
+        413: _("The file is too large."),
+    }
+    custom = error.description != type(error).description
+    message = error.description if error.code == 403 and custom else messages.get(error.code)
+    return render_template("error.html", code=error.code, message=message or error.name), error.code

@@ -1,0 +1,42 @@
+"""Language and time zone: Japanese by default, English on request (Accept-Language or ?lang=)."""
+
+from __future__ import annotations
+
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import get_locale
+
+from hub.extensions import babel
+
+LANGUAGES = {"ja": "日本語", "en": "English"}
+DEFAULT_LANGUAGE = "ja"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.before_request(_remember_language_choice)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=lambda: str(get_locale()))
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        from hub.cli import cli_language
+
+        return cli_language()
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LANGUAGE)
+
+
+def select_timezone() -> str:
+    from hub.settings.service import company_timezone
+
+    if "hub_timezone" not in g:
+        g.hub_timezone = company_timezone()
+    return g.hub_timezone
+
+
+def _remember_language_choice():
+    choice = request.args.get("lang")
+    if choice in LANGUAGES:
+        session["lang"] = choice

@@ -1,0 +1,242 @@
+"""Members CSV import: every row checked first, then all rows upserted in one transaction, or none.
+
+The header uses the seed's member table names (社員コード, 名前, 部署, 役職, 雇用形態, 所属, 単価,
+開始日, 終了日) or their English aliases, in any order; only 社員コード and 名前 are required.
+Columns present in the file set the value (an empty cell clears it); columns absent keep what the hub has.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hub import audit
+from hub.codes import normalize_code
+from hub.extensions import db
+from hub.members.fields import parse_date, parse_unit_price
+from hub.models import Member
+
+COLUMNS = {
+    "code": ("社員コード", "employee_code", "code"),
+    "name": ("名前", "氏名", "name"),
+    "department": ("部署", "department"),
+    "position": ("役職", "position", "title"),
+    "employment_type": ("雇用形態", "employment_type"),
+    "affiliation": ("所属", "affiliation"),
+    "unit_price": ("単価", "unit_price", "price"),
+    "start_date": ("開始日", "start_date"),
+    "end_date": ("終了日", "end_date"),
+}
+REQUIRED = ("code", "name")
+MAX_LENGTHS = {
+    "code": 64,
+    "name": 200,
+    "department": 200,
+    "position": 200,
+    "employment_type": 100,
+    "affiliation": 200,
+}
+MAX_ERRORS = 50
+
+_ALIASES = {alias.lower(): key for key, names in COLUMNS.items() for alias in names}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem on one line of the file (line 1 is the header)."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return _("Line %(line)d: %(message)s", line=self.line, message=self.message)
+
+
+class ImportFailed(Exception):
+    """The file was refused; nothing was imported."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    codes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or CP932 (Shift_JIS as Excel saves it)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed([RowError(1, _("The file is neither UTF-8 nor Shift_JIS (CP932)."))]) from exc
+
+
+def import_members(data: bytes, filename: str) -> ImportResult:
+    """Check every row of the CSV ``data``, then upsert all members by code; raise ImportFailed otherwise."""
+    rows = parse_rows(decode_csv(data))
+    existing = {member.code: member for member in db.session.scalars(select(Member))}
+    result = ImportResult()
+    for values in rows:
+        member = existing.get(values["code"])
+        if member is None:
+            db.session.add(Member(**values))
+            result.created += 1
+        elif any(getattr(member, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(member, key, value)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+        result.codes.append(values["code"])
+    audit.record(
+        "members.import",
+        target=filename,
+        details={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+    )
+    db.session.commit()
+    return result
+
+
+def parse_rows(text: str) -> list[dict[str, Any]]:
+    """Validated member values, one dict per data row; ImportFailed names every bad line."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed([RowError(1, _("The file is empty."))]) from None
+    except csv.Error as exc:
+        raise ImportFailed([RowError(1, _("Not a CSV file: %(error)s", error=exc))]) from exc
+    keys = _read_header(header)
+    errors: list[RowError] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    line = 1
+    try:
+        for cells in reader:
+            first_line, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            try:
+                values = _read_row(keys, cells)
+            except ValueError as exc:
+                errors.append(RowError(first_line, str(exc)))
+                continue
+            if values["code"] in seen:
+                errors.append(
+                    RowError(
+                        first_line,
+                        _(
+                            "Employee code %(code)s is already on line %(line)d.",
+                            code=values["code"],
+                            line=seen[values["code"]],
+                        ),
+                    )
+                )
+                continue
+            seen[values["code"]] = first_line
+            rows.append(values)
+            if len(errors) >= MAX_ERRORS:
+                break
+    except csv.Error as exc:
+        errors.append(RowError(line + 1, _("Not a CSV file: %(error)s", error=exc)))
+    if errors:
+        raise ImportFailed(errors[:MAX_ERRORS])
+    if not rows:
+        raise ImportFailed([RowError(2, _("The file has a header but no members."))])
+    return rows
+
+
+def _read_header(header: list[str]) -> list[str]:
+    keys: list[str] = []
+    problems: list[str] = []
+    for cell in header:
+        name = unicodedata.normalize("NFKC", cell).strip()
+        key = _ALIASES.get(name.lower().replace(" ", "_"))
+        if key is None:
+            problems.append(_("unknown column “%(name)s”", name=name))
+        elif key in keys:
+            problems.append(_("column “%(name)s” appears twice", name=name))
+        keys.append(key or "")
+    for key in REQUIRED:
+        if key not in keys:
+            problems.append(_("the column “%(name)s” is missing", name=COLUMNS[key][0]))
+    if problems:
+        accepted = ", ".join(names[0] for names in COLUMNS.values())
+        message = "; ".join(problems) + " " + _("(columns: %(accepted)s)", accepted=accepted)
+        raise ImportFailed([RowError(1, message)])
+    return keys
+
+
+def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
+    if len(cells) > len(keys):
+        raise ValueError(
+            _("%(count)d cells, but the header has %(columns)d columns.", count=len(cells), columns=len(keys))
+        )
+    raw = {key: cells[index].strip() if index < len(cells) else "" for index, key in enumerate(keys)}
+    values: dict[str, Any] = {}
+    for key, text in raw.items():
+        label = COLUMNS[key][0]
+        if key in REQUIRED and not text:
+            raise ValueError(_("%(column)s is empty.", column=label))
+        if key == "code":
+            text = normalize_code(text)
+        if key in MAX_LENGTHS and len(text) > MAX_LENGTHS[key]:
+            raise ValueError(
+                _("%(column)s is longer than %(max)d characters.", column=label, max=MAX_LENGTHS[key])
+            )
+        if key == "unit_price":
+            values["unit_price"], values["price_unit"] = _price(text, label)
+        elif key in ("start_date", "end_date"):
+            values[key] = _date(text, label)
+        else:
+            values[key] = text or None
+    start, end = values.get("start_date"), values.get("end_date")
+    if start and end and end < start:
+        raise ValueError(_("終了日 %(end)s is before 開始日 %(start)s.", end=end, start=start))
+    return values
+
+
+def _price(text: str, label: str):
+    if not text:
+        return None, None
+    try:
+        return parse_unit_price(text)
+    except ValueError:
+        raise ValueError(
+            _(
+                "%(column)s “%(value)s” is not an amount such as 月額 ¥300,000 or 時給 1500.",
+                column=label,
+                value=text,
+            )
+        ) from None
+
+
+def _date(text: str, label: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise ValueError(
+            _("%(column)s “%(value)s” is not a date such as 2025-04-01.", column=label, value=text)
+        ) from None

@@ -1,0 +1,74 @@
+"""The normalized records a provider hands to the core.
+
+Times are minutes from the work date's midnight in the company time zone, so 02:10 the next morning is
+1,570 (26:10). The core stores, matches and validates these; a provider only produces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class LeaveKind(StrEnum):
+    """How much of a work day is taken as leave (休暇)."""
+
+    NONE = "none"
+    FULL = "full"  # 全休
+    AM = "am"  # 午前休
+    PM = "pm"  # 午後休
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A span of minutes from the work date's midnight, ``start`` inclusive, ``end`` exclusive."""
+
+    start: int
+    end: int
+
+    @property
+    def minutes(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyLeave:
+    """An hourly leave (時間休), kept as its own interval rather than merged into breaks."""
+
+    start: int
+    end: int
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMember:
+    """An employee as the provider knows them; ``code`` is matched against the member's 社員コード."""
+
+    remote_id: str
+    code: str
+    name: str
+    retired_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DayRecord:
+    """One employee's attendance on one work date, as the provider reports it."""
+
+    remote_id: str
+    work_date: date
+    clock_in: int | None = None
+    clock_out: int | None = None
+    breaks: tuple[Interval, ...] = ()
+    work_minutes: int | None = None
+    break_minutes: int | None = None
+    leave: LeaveKind = LeaveKind.NONE
+    leave_name: str | None = None
+    hourly_leaves: tuple[HourlyLeave, ...] = ()
+    raw: Mapping = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def missing_clock_out(self) -> bool:
+        """Clocked in but never out (an odd number of punches)."""
+        return self.clock_in is not None and self.clock_out is None

@@ -1,0 +1,58 @@
+"""Security headers, the login requirement on every page, and safe redirects."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+from flask_login import current_user
+
+from hub.extensions import login_manager
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ]
+)
+
+#: Endpoints a visitor without a session may reach; everything else, plugins' pages included, needs login.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static"}
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_require_login)
+    app.after_request(_set_security_headers)
+
+
+def _require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _set_security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages carry personal data: keep them out of shared and back-button caches.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Whether ``target`` is a path on this site (no scheme, no host, no protocol-relative ``//``)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and not any(ord(ch) < 32 for ch in target)

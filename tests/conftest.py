@@ -1,0 +1,116 @@
+"""Fixtures in the flaskr style: app, client, runner, an admin and a logged-in client."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from cryptography.fernet import Fernet
+
+from hub import create_app
+from hub.extensions import db
+from hub.models import User
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery"
+TEST_KEY = Fernet.generate_key().decode()
+_OWN_VARIABLES = (
+    "DATABASE_URL",
+    "HUB_INSTANCE_PATH",
+    "HUB_SECRET_KEY",
+    "HUB_ENCRYPTION_KEYS",
+    "HUB_TIMEZONE",
+    "HUB_QUEUE_URL",
+    "HUB_BLOCKED_PLUGINS",
+    "HUB_RATELIMIT_STORAGE_URL",
+    "HUB_LANGUAGE",
+    "HUB_SECURE_COOKIES",
+    "HUB_HEARTBEAT_TIMEOUT",
+)
+
+
+def service_url(variable: str) -> str:
+    """The URL of a real server the test needs; skipped without it, except on CI where it must be set."""
+    url = os.environ.get(variable)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{variable} is not set on CI: .ci/run must export it")
+        pytest.skip(f"{variable} is not set")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """Tests never read the developer's HUB_* settings, and each gets its own instance folder."""
+    for name in _OWN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("HUB_LANGUAGE", "en")
+
+
+def make_app(tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "HUB_ENCRYPTION_KEYS": [TEST_KEY],
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        "WTF_CSRF_ENABLED": False,
+    }
+    config.update(overrides)
+    plugins = config.pop("plugins", ())
+    app = create_app(config, plugins=plugins)
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin(app):
+    with app.app_context():
+        user = User(email=ADMIN_EMAIL)
+        user.set_password(ADMIN_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, **kwargs):
+        return self._client.post("/login", data={"email": email, "password": password}, **kwargs)
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def logged_in(client, auth, admin):
+    """A client with an admin session."""
+    response = auth.login()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
