@@ -6,6 +6,7 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
+from flask.testing import FlaskClient
 
 from hub import create_app
 from hub.extensions import db
@@ -48,7 +49,16 @@ def _isolated_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("HUB_LANGUAGE", "en")
 
 
+class EnglishClient(FlaskClient):
+    """A test client whose browser asks for English, so assertions read the source messages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 def make_app(tmp_path, **overrides):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -59,6 +69,7 @@ def make_app(tmp_path, **overrides):
     config.update(overrides)
     plugins = config.pop("plugins", ())
     app = create_app(config, plugins=plugins)
+    app.test_client_class = EnglishClient
     with app.app_context():
         db.create_all()
     return app
@@ -82,14 +93,23 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def admin(app):
+def create_test_admin(app, email=ADMIN_EMAIL, password=ADMIN_PASSWORD) -> int:
     with app.app_context():
-        user = User(email=ADMIN_EMAIL)
-        user.set_password(ADMIN_PASSWORD)
+        user = User(email=email)
+        user.set_password(password)
         db.session.add(user)
         db.session.commit()
         return user.id
+
+
+@pytest.fixture
+def admin_factory():
+    return create_test_admin
+
+
+@pytest.fixture
+def admin(app):
+    return create_test_admin(app)
 
 
 class AuthActions:

@@ -66,7 +66,10 @@ def setup():
     token = request.args.get("token")
     if not setup_token_valid(token):
         abort(
-            403, description=_("This setup link is invalid or has expired. Restart `make run` for a new one.")
+            403,
+            description=_(
+                "This setup link is invalid or has expired. Restart the hub (make run or hub run) to get a new one."
+            ),
         )
     form = FirstAdminForm()
     if form.validate_on_submit():

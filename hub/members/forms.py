@@ -58,7 +58,7 @@ class MemberForm(FlaskForm):
 
 
 class EndMemberForm(FlaskForm):
-    end_date = DateField(_l("Last day"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
+    end_date = DateField(_l("End date"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
 
 
 class ImportForm(FlaskForm):

@@ -173,24 +173,24 @@ def _read_header(header: list[str]) -> list[str]:
         name = unicodedata.normalize("NFKC", cell).strip()
         key = _ALIASES.get(name.lower().replace(" ", "_"))
         if key is None:
-            problems.append(_("unknown column “%(name)s”", name=name))
+            problems.append(_("The column “%(name)s” is unknown.", name=name))
         elif key in keys:
-            problems.append(_("column “%(name)s” appears twice", name=name))
+            problems.append(_("The column “%(name)s” appears twice.", name=name))
         keys.append(key or "")
     for key in REQUIRED:
         if key not in keys:
-            problems.append(_("the column “%(name)s” is missing", name=COLUMNS[key][0]))
+            problems.append(_("The column “%(name)s” is missing.", name=COLUMNS[key][0]))
     if problems:
         accepted = ", ".join(names[0] for names in COLUMNS.values())
-        message = "; ".join(problems) + " " + _("(columns: %(accepted)s)", accepted=accepted)
-        raise ImportFailed([RowError(1, message)])
+        problems.append(_("Accepted columns: %(accepted)s.", accepted=accepted))
+        raise ImportFailed([RowError(1, problem) for problem in problems])
     return keys
 
 
 def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
     if len(cells) > len(keys):
         raise ValueError(
-            _("%(count)d cells, but the header has %(columns)d columns.", count=len(cells), columns=len(keys))
+            _("The row has %(count)d cells; the header has %(columns)d.", count=len(cells), columns=len(keys))
         )
     raw = {key: cells[index].strip() if index < len(cells) else "" for index, key in enumerate(keys)}
     values: dict[str, Any] = {}
@@ -212,7 +212,15 @@ def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
             values[key] = text or None
     start, end = values.get("start_date"), values.get("end_date")
     if start and end and end < start:
-        raise ValueError(_("終了日 %(end)s is before 開始日 %(start)s.", end=end, start=start))
+        raise ValueError(
+            _(
+                "%(end_column)s %(end)s is before %(start_column)s %(start)s.",
+                end_column=COLUMNS["end_date"][0],
+                end=end,
+                start_column=COLUMNS["start_date"][0],
+                start=start,
+            )
+        )
     return values
 
 
@@ -224,9 +232,10 @@ def _price(text: str, label: str):
     except ValueError:
         raise ValueError(
             _(
-                "%(column)s “%(value)s” is not an amount such as 月額 ¥300,000 or 時給 1500.",
+                "%(column)s “%(value)s” is not an amount such as %(example)s.",
                 column=label,
                 value=text,
+                example="月額 ¥300,000 / 時給 1500",
             )
         ) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import or_, select
 
 from hub import audit
@@ -123,17 +124,15 @@ def import_csv():
             db.session.rollback()
             errors = failure.errors
         else:
-            flash(
-                _(
-                    "Imported %(total)d members: %(created)d added, %(updated)d updated, "
-                    "%(unchanged)d unchanged.",
-                    total=result.total,
-                    created=result.created,
-                    updated=result.updated,
-                    unchanged=result.unchanged,
-                ),
-                "success",
+            message = ngettext(
+                "Imported %(num)d member: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+                "Imported %(num)d members: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+                result.total,
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
             )
+            flash(message, "success")
             return redirect(url_for("members.index"))
     return render_template("members/import.html", form=form, errors=errors, columns=COLUMNS)
 

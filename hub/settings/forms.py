@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms.validators import InputRequired, NumberRange
 
 from hub.forms import TimeOfDayField
 from hub.models import INPUT_UNITS
@@ -27,8 +27,8 @@ class TimesheetSettingsForm(FlaskForm):
         validate_choice=False,
     )
     use_attendance = BooleanField(_l("Use attendance"))
-    clock_in = TimeOfDayField(_l("Clock-in time"), [DataRequired(_l("Enter the clock-in time."))])
-    clock_out = TimeOfDayField(_l("Clock-out time"), [DataRequired(_l("Enter the clock-out time."))])
+    clock_in = TimeOfDayField(_l("Clock-in time"), [InputRequired(_l("Enter the clock-in time."))])
+    clock_out = TimeOfDayField(_l("Clock-out time"), [InputRequired(_l("Enter the clock-out time."))])
     break1_start = TimeOfDayField(_l("Break 1 start"))
     break1_end = TimeOfDayField(_l("Break 1 end"))
     break2_start = TimeOfDayField(_l("Break 2 start"))
@@ -41,10 +41,10 @@ class TimesheetSettingsForm(FlaskForm):
         ],
     )
     use_leave = BooleanField(_l("Use leave"))
-    am_leave_start = TimeOfDayField(_l("Morning leave start"), [DataRequired(_l("Enter a start time."))])
-    am_leave_end = TimeOfDayField(_l("Morning leave end"), [DataRequired(_l("Enter an end time."))])
-    pm_leave_start = TimeOfDayField(_l("Afternoon leave start"), [DataRequired(_l("Enter a start time."))])
-    pm_leave_end = TimeOfDayField(_l("Afternoon leave end"), [DataRequired(_l("Enter an end time."))])
+    am_leave_start = TimeOfDayField(_l("Morning leave start"), [InputRequired(_l("Enter a start time."))])
+    am_leave_end = TimeOfDayField(_l("Morning leave end"), [InputRequired(_l("Enter an end time."))])
+    pm_leave_start = TimeOfDayField(_l("Afternoon leave start"), [InputRequired(_l("Enter a start time."))])
+    pm_leave_end = TimeOfDayField(_l("Afternoon leave end"), [InputRequired(_l("Enter an end time."))])
     use_process_input = BooleanField(_l("Use process input"))
     timezone = SelectField(_l("Company time zone"), validate_choice=False)
 
@@ -131,6 +131,8 @@ class TimesheetSettingsForm(FlaskForm):
                 valid = False
         am_end, pm_start = self.am_leave_end.data, self.pm_leave_start.data
         if valid and am_end is not None and pm_start is not None and am_end > pm_start:
-            self.am_leave_end.errors.append(_l("Morning leave must end before afternoon leave starts."))
+            self.am_leave_end.errors.append(
+                _l("Morning leave must end no later than afternoon leave starts.")
+            )
             valid = False
         return valid

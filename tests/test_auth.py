@@ -1,0 +1,251 @@
+"""Login, logout, throttling, safe redirects, headers, cookies, first-admin setup and create-admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.auth.accounts import issue_setup_token
+from hub.extensions import db
+from hub.models import AuditLog, User
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_app, service_url
+
+
+def test_login_and_logout(client, auth, admin):
+    assert client.get("/").status_code == 302
+    response = auth.login()
+    assert response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    response = auth.logout()
+    assert response.headers["Location"] == "/login"
+    assert client.get("/").status_code == 302
+
+
+def test_login_is_case_insensitive_on_email(auth, admin):
+    assert auth.login(email="  Admin@Example.com ").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        (ADMIN_EMAIL, "wrong password", "The email address or password is wrong."),
+        ("nobody@example.com", ADMIN_PASSWORD, "The email address or password is wrong."),
+        ("", ADMIN_PASSWORD, "Enter your email address."),
+        (ADMIN_EMAIL, "", "Enter your password."),
+    ],
+)
+def test_login_refused_with_a_reason(client, auth, admin, email, password, message):
+    response = auth.login(email=email, password=password)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_inactive_admin_cannot_log_in(app, auth, admin):
+    with app.app_context():
+        db.session.get(User, admin).active = False
+        db.session.commit()
+    assert auth.login().status_code == 200
+
+
+def test_login_records_last_login(app, auth, admin):
+    auth.login()
+    with app.app_context():
+        assert db.session.get(User, admin).last_login_at is not None
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/admin/members/?q=P1", "/admin/members/?q=P1"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_next_redirect_stays_on_site(auth, admin, target, expected):
+    response = auth.login(query_string={"next": target})
+    assert response.headers["Location"] == expected
+
+
+def test_a_page_sends_visitors_to_login_and_back(client, auth, admin):
+    response = client.get("/admin/members/?q=x")
+    assert response.status_code == 302
+    login_url = response.headers["Location"]
+    assert login_url.startswith("/login?next=")
+    response = client.post(login_url, data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.headers["Location"] == "/admin/members/?q=x"
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(client, auth, admin):
+    for _ in range(5):
+        assert auth.login(password="wrong password").status_code == 200
+    response = auth.login()
+    assert response.status_code == 429
+    assert "Too many failed logins" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_throttle_counts_failures_per_email_across_addresses(client, auth, admin):
+    for number in range(5):
+        auth.login(password="wrong password", environ_base={"REMOTE_ADDR": f"10.0.0.{number}"})
+    assert auth.login(environ_base={"REMOTE_ADDR": "10.0.0.99"}).status_code == 429
+
+
+def test_successful_logins_are_not_counted(client, auth, admin):
+    for _ in range(7):
+        assert auth.login().status_code == 302
+        auth.logout()
+
+
+def _fail_five_times_then_log_in_from_a_fresh_app(tmp_path, admin_factory, storage_uri):
+    first = make_app(tmp_path / "first", RATELIMIT_STORAGE_URI=storage_uri)
+    admin_factory(first)
+    for _ in range(5):
+        first.test_client().post("/login", data={"email": ADMIN_EMAIL, "password": "wrong"})
+    # A second app (as in another gunicorn worker) starts with its own limiter storage connection.
+    second = make_app(tmp_path / "second", RATELIMIT_STORAGE_URI=storage_uri)
+    admin_factory(second)
+    return second.test_client().post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+
+
+def test_throttle_is_shared_between_processes_through_redis(tmp_path, admin_factory):
+    url = service_url("HUB_TEST_REDIS_URL")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    response = _fail_five_times_then_log_in_from_a_fresh_app(tmp_path, admin_factory, url)
+    assert response.status_code == 429
+
+
+def test_memory_throttle_is_per_process(tmp_path, admin_factory):
+    response = _fail_five_times_then_log_in_from_a_fresh_app(tmp_path, admin_factory, "memory://")
+    assert response.status_code == 302
+
+
+def test_security_headers_and_cookie_flags(client, auth, admin):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    cookie = auth.login().headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_have_no_inline_script_or_style(logged_in):
+    for path in [
+        "/login",
+        "/",
+        "/admin/settings/",
+        "/admin/members/",
+        "/admin/members/new",
+        "/admin/members/import",
+    ]:
+        page = logged_in.get(path).get_data(as_text=True)
+        assert "<script" not in page and "style=" not in page and "<style" not in page, path
+        assert "http://" not in page and "https://" not in page, f"{path} loads something from elsewhere"
+
+
+def test_login_page_explains_the_first_login(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "hub create-admin" in page and "setup link" in page
+
+
+def test_first_admin_through_the_setup_link(app, client):
+    with app.test_request_context():
+        token = issue_setup_token()
+    assert client.get("/setup?token=forged").status_code == 403
+    assert client.get(f"/setup?token={token}").status_code == 200
+    response = client.post(
+        f"/setup?token={token}", data={"email": "Boss@Example.com", "password": "short", "confirm": "short"}
+    )
+    assert "Use at least 10 characters." in response.get_data(as_text=True)
+    response = client.post(
+        f"/setup?token={token}",
+        data={"email": "Boss@Example.com", "password": "long enough pw", "confirm": "long enough pw"},
+    )
+    assert response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        assert db.session.query(User).one().email == "boss@example.com"
+    # The link is spent once an admin exists.
+    other = app.test_client()
+    assert other.get(f"/setup?token={token}").headers["Location"] == "/login"
+    other.post(
+        f"/setup?token={token}",
+        data={"email": "eve@example.com", "password": "long enough pw", "confirm": "long enough pw"},
+    )
+    with app.app_context():
+        assert db.session.query(User).count() == 1
+
+
+def test_run_prints_a_setup_link_only_without_admin(app, runner, monkeypatch):
+    served = []
+    monkeypatch.setattr("werkzeug.serving.run_simple", lambda *args, **kwargs: served.append(args))
+    result = runner.invoke(args=["run", "--port", "5055"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:5055/setup?token=" in result.output
+    assert served and served[0][:2] == ("127.0.0.1", 5055)
+    runner.invoke(args=["create-admin", "a@example.com", "--password-stdin"], input="long enough pw\n")
+    assert "setup?token=" not in runner.invoke(args=["run"]).output
+
+
+def test_create_admin_cli(app, runner):
+    result = runner.invoke(
+        args=["create-admin", "ops@example.com", "--password-stdin"], input="a long password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Admin ops@example.com created." in result.output
+    client = app.test_client()
+    assert (
+        client.post("/login", data={"email": "ops@example.com", "password": "a long password"}).status_code
+        == 302
+    )
+    with app.app_context():
+        entry = db.session.query(AuditLog).one()
+        assert (entry.action, entry.target, entry.actor) == ("admin.create", "ops@example.com", "cli")
+        assert "a long password" not in str(entry.details)
+
+
+def test_create_admin_prompts_for_the_password(app, runner):
+    result = runner.invoke(
+        args=["create-admin", "ops@example.com"], input="a long password\na long password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "a long password" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ["create-admin", "not-an-email", "--password-stdin"],
+            "a long password\n",
+            "Not a valid email address",
+        ),
+        (["create-admin", "ops@example.com", "--password-stdin"], "short\n", "at least 10 characters"),
+    ],
+)
+def test_create_admin_refuses_bad_input(runner, args, stdin, message):
+    result = runner.invoke(args=args, input=stdin)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_create_admin_twice_needs_reset(app, runner):
+    runner.invoke(args=["create-admin", "ops@example.com", "--password-stdin"], input="a long password\n")
+    again = runner.invoke(
+        args=["create-admin", "ops@example.com", "--password-stdin"], input="another password\n"
+    )
+    assert again.exit_code == 1 and "--reset" in again.output
+    reset = runner.invoke(
+        args=["create-admin", "ops@example.com", "--password-stdin", "--reset"], input="another password\n"
+    )
+    assert reset.exit_code == 0
+    client = app.test_client()
+    assert (
+        client.post("/login", data={"email": "ops@example.com", "password": "another password"}).status_code
+        == 302
+    )

@@ -1,0 +1,243 @@
+"""The plugin mechanism: hooks, entry points, blocking and `hub plugins` (datasette-style meta-test)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import textwrap
+from datetime import date
+
+import click
+import pytest
+from flask import Blueprint
+
+from hub import hookimpl, hookspecs
+from hub.exporters import Exporter
+from hub.forms import SecretField, secret_field_names
+from hub.plugins import PluginConflictError, exporters, get_plugin_manager, providers
+from hub.providers import CheckResult, CheckStatus, Provider, ProviderSettings
+from hub.records import DayRecord, RemoteMember
+from tests.conftest import make_app
+
+HOOK_NAMES = sorted(
+    name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("hub_")
+)
+
+
+@pytest.mark.parametrize("hook", HOOK_NAMES)
+def test_every_hook_has_a_test(hook):
+    assert f"test_hook_{hook}" in globals(), f"hook {hook} has no test_hook_{hook}"
+
+
+class TinyProvider(Provider):
+    """The smallest possible provider: two fixed employees, one day each."""
+
+    name = "tiny"
+    label = "Tiny HR"
+
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+
+    class settings_form(FlaskForm):
+        from wtforms import StringField
+
+        client_id = StringField("ID")
+        client_secret = SecretField("Secret")
+
+    def check(self, settings):
+        if settings["client_secret"] != "s3cret":
+            return CheckResult(CheckStatus.BAD_CREDENTIALS, "wrong secret")
+        return CheckResult(CheckStatus.OK)
+
+    def fetch_members(self, settings):
+        return [RemoteMember("1", "P1001", "工数 太郎"), RemoteMember("2", "", "no code")]
+
+    def fetch_attendance(self, settings, remote_ids, start, end, progress):
+        progress(stage="fetch", done=1, total=1, requests=1)
+        return [DayRecord(remote_id=rid, work_date=start, clock_in=540, clock_out=1080) for rid in remote_ids]
+
+
+class TinyExporter(Exporter):
+    name = "tsv"
+    label = "TSV"
+    media_type = "text/tab-separated-values"
+
+    def write(self, rows, stream, options):
+        for row in rows:
+            stream.write(("\t".join(row) + "\n").encode())
+
+
+class ProvidesTiny:
+    @hookimpl
+    def hub_providers(self):
+        return [TinyProvider()]
+
+
+def test_hook_hub_providers(tmp_path):
+    app = make_app(tmp_path, plugins=[ProvidesTiny()])
+    with app.app_context():
+        found = providers()
+    assert list(found) == ["tiny"]
+    provider = found["tiny"]
+    settings = ProviderSettings(key="1", values={"client_id": "a", "client_secret": "s3cret"})
+    assert provider.check(settings).ok
+    assert provider.check(ProviderSettings(key="1", values={"client_secret": "x"})).status is (
+        CheckStatus.BAD_CREDENTIALS
+    )
+    calls = []
+    days = list(
+        provider.fetch_attendance(
+            settings, ["1"], date(2026, 11, 2), date(2026, 11, 2), lambda **kw: calls.append(kw)
+        )
+    )
+    assert days[0].clock_out == 1080 and calls == [{"stage": "fetch", "done": 1, "total": 1, "requests": 1}]
+    assert secret_field_names(provider.settings_form) == ["client_secret"]
+
+
+def test_two_providers_with_one_name_stop_the_app(tmp_path):
+    class AlsoTiny:
+        @hookimpl
+        def hub_providers(self):
+            return [TinyProvider()]
+
+    with pytest.raises(PluginConflictError, match="tiny"):
+        make_app(tmp_path, plugins=[ProvidesTiny(), AlsoTiny()])
+
+
+def test_hook_hub_exporters(tmp_path):
+    class ExportsTsv:
+        @hookimpl
+        def hub_exporters(self):
+            return [TinyExporter()]
+
+    app = make_app(tmp_path, plugins=[ExportsTsv()])
+    with app.app_context():
+        found = exporters()
+    assert list(found) == ["tsv"]
+    import io
+
+    stream = io.BytesIO()
+    found["tsv"].write([["P1001", "2026-11-02"]], stream, {})
+    assert stream.getvalue() == b"P1001\t2026-11-02\n"
+
+
+def test_hook_hub_init_app(tmp_path, admin_factory=None):
+    bp = Blueprint("kot", __name__)
+
+    @bp.route("/kot/hello")
+    def hello():
+        return "hello from a plugin"
+
+    @click.command("kot-ping")
+    def ping():
+        click.echo("pong")
+
+    class AddsPages:
+        @hookimpl
+        def hub_init_app(self, app):
+            app.register_blueprint(bp)
+            app.cli.add_command(ping)
+
+    app = make_app(tmp_path, plugins=[AddsPages()])
+    assert app.test_cli_runner().invoke(args=["kot-ping"]).output == "pong\n"
+    # A plugin's page needs login like every other page.
+    response = app.test_client().get("/kot/hello")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_hook_hub_sync_finished(tmp_path):
+    from hub.extensions import db
+    from hub.models import RunStatus, SyncRun, Trigger
+    from hub.sync_events import announce_sync_finished
+
+    seen = []
+
+    class Listens:
+        @hookimpl
+        def hub_sync_finished(self, run):
+            seen.append((run.id, run.status))
+
+    class Breaks:
+        @hookimpl
+        def hub_sync_finished(self):
+            raise RuntimeError("webhook down")
+
+    app = make_app(tmp_path, plugins=[Breaks(), Listens()])
+    with app.app_context():
+        run = SyncRun(
+            integration_name="x",
+            trigger=Trigger.CLI,
+            period_start=date(2026, 11, 1),
+            period_end=date(2026, 11, 2),
+            status=RunStatus.SUCCEEDED,
+        )
+        db.session.add(run)
+        db.session.commit()
+        announce_sync_finished(run)
+        assert seen == [(run.id, RunStatus.SUCCEEDED)]
+        assert db.session.get(SyncRun, run.id).status is RunStatus.SUCCEEDED
+
+
+def test_a_misspelled_hook_stops_start_up(tmp_path):
+    class Typo:
+        @hookimpl
+        def hub_provider(self):  # missing "s"
+            return []
+
+    from pluggy import PluginValidationError
+
+    with pytest.raises(PluginValidationError):
+        make_app(tmp_path, plugins=[Typo()])
+
+
+@pytest.fixture
+def installed_plugin(tmp_path, monkeypatch):
+    """A real distribution with a `kintai_hub` entry point, visible to importlib.metadata."""
+    site = tmp_path / "site"
+    (site / "hub_fake_plugin").mkdir(parents=True)
+    (site / "hub_fake_plugin" / "__init__.py").write_text(
+        textwrap.dedent("""
+        from hub import hookimpl
+        from tests.test_plugins import TinyExporter
+
+        @hookimpl
+        def hub_exporters():
+            return [TinyExporter()]
+    """)
+    )
+    dist = site / "hub_fake_plugin-1.2.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-fake-plugin\nVersion: 1.2.3\n")
+    (dist / "entry_points.txt").write_text("[kintai_hub]\nfake = hub_fake_plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    return "fake"
+
+
+def test_entry_point_plugins_load(installed_plugin, tmp_path):
+    pm = get_plugin_manager()
+    assert pm.get_plugin(installed_plugin) is not None
+    app = make_app(tmp_path)
+    with app.app_context():
+        assert "tsv" in exporters()
+
+
+def test_blocked_plugins_do_not_load(installed_plugin, tmp_path, monkeypatch):
+    monkeypatch.setenv("HUB_BLOCKED_PLUGINS", "other, fake")
+    from hub.app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+    with app.app_context():
+        assert "tsv" not in exporters()
+    assert app.extensions["hub"].is_blocked("fake")
+
+
+def test_hub_plugins_lists_name_version_and_hooks(installed_plugin, tmp_path):
+    app = make_app(tmp_path, plugins=[ProvidesTiny()])
+    result = app.test_cli_runner().invoke(args=["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {item["name"]: item for item in json.loads(result.output)}
+    assert listed["fake"] == {"name": "fake", "version": "1.2.3", "hooks": ["hub_exporters"]}
+    tiny = [item for item in listed.values() if item["hooks"] == ["hub_providers"]]
+    assert len(tiny) == 1 and tiny[0]["version"] is None
+    text = app.test_cli_runner().invoke(args=["plugins"]).output
+    assert "fake 1.2.3" in text and "hooks: hub_exporters" in text
