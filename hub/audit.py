@@ -28,9 +28,7 @@ def record(action: str, target: str | None = None, details: Mapping[str, Any] | 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
     """``{field: [old, new]}`` for the fields whose value differs, as JSON-ready strings."""
     return {
-        key: [_plain(before.get(key)), _plain(after.get(key))]
-        for key in after
-        if before.get(key) != after.get(key)
+        key: [_plain(before.get(key)), _plain(after.get(key))] for key in after if before.get(key) != after.get(key)
     }
 
 

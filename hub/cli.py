@@ -60,9 +60,7 @@ def run_command(host: str, port: int) -> None:
     if not has_admin():
         click.secho("\nNo admin account yet. Open this one-time link to create the first one:", fg="yellow")
         click.secho(f"  {base}/setup?token={issue_setup_token()}\n", bold=True)
-        click.echo(
-            "(or run `.venv/bin/hub create-admin EMAIL`; the link stops working once an admin exists)\n"
-        )
+        click.echo("(or run `.venv/bin/hub create-admin EMAIL`; the link stops working once an admin exists)\n")
     click.echo(f"Kintai Hub on {base}  (Ctrl+C to stop)")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
@@ -111,9 +109,7 @@ def keys_rotate_command() -> None:
     box = secret_box()
     count = 0
     try:
-        for integration in db.session.scalars(
-            select(Integration).where(Integration.secrets_token.is_not(None))
-        ):
+        for integration in db.session.scalars(select(Integration).where(Integration.secrets_token.is_not(None))):
             integration.secrets_token = box.rotate(integration.secrets_token)
             count += 1
     except SecretDecryptError as exc:

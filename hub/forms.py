@@ -22,9 +22,7 @@ def secret_field_names(form_class) -> list[str]:
     names = []
     for name in dir(form_class):
         unbound = getattr(form_class, name)
-        if getattr(unbound, "field_class", None) is not None and getattr(
-            unbound.field_class, "is_secret", False
-        ):
+        if getattr(unbound, "field_class", None) is not None and getattr(unbound.field_class, "is_secret", False):
             names.append(name)
     return names
 

@@ -193,16 +193,11 @@ def test_run_prints_a_setup_link_only_without_admin(app, runner, monkeypatch):
 
 
 def test_create_admin_cli(app, runner):
-    result = runner.invoke(
-        args=["create-admin", "ops@example.com", "--password-stdin"], input="a long password\n"
-    )
+    result = runner.invoke(args=["create-admin", "ops@example.com", "--password-stdin"], input="a long password\n")
     assert result.exit_code == 0, result.output
     assert "Admin ops@example.com created." in result.output
     client = app.test_client()
-    assert (
-        client.post("/login", data={"email": "ops@example.com", "password": "a long password"}).status_code
-        == 302
-    )
+    assert client.post("/login", data={"email": "ops@example.com", "password": "a long password"}).status_code == 302
     with app.app_context():
         entry = db.session.query(AuditLog).one()
         assert (entry.action, entry.target, entry.actor) == ("admin.create", "ops@example.com", "cli")
@@ -210,9 +205,7 @@ def test_create_admin_cli(app, runner):
 
 
 def test_create_admin_prompts_for_the_password(app, runner):
-    result = runner.invoke(
-        args=["create-admin", "ops@example.com"], input="a long password\na long password\n"
-    )
+    result = runner.invoke(args=["create-admin", "ops@example.com"], input="a long password\na long password\n")
     assert result.exit_code == 0, result.output
     assert "a long password" not in result.output
 
@@ -236,16 +229,11 @@ def test_create_admin_refuses_bad_input(runner, args, stdin, message):
 
 def test_create_admin_twice_needs_reset(app, runner):
     runner.invoke(args=["create-admin", "ops@example.com", "--password-stdin"], input="a long password\n")
-    again = runner.invoke(
-        args=["create-admin", "ops@example.com", "--password-stdin"], input="another password\n"
-    )
+    again = runner.invoke(args=["create-admin", "ops@example.com", "--password-stdin"], input="another password\n")
     assert again.exit_code == 1 and "--reset" in again.output
     reset = runner.invoke(
         args=["create-admin", "ops@example.com", "--password-stdin", "--reset"], input="another password\n"
     )
     assert reset.exit_code == 0
     client = app.test_client()
-    assert (
-        client.post("/login", data={"email": "ops@example.com", "password": "another password"}).status_code
-        == 302
-    )
+    assert client.post("/login", data={"email": "ops@example.com", "password": "another password"}).status_code == 302

@@ -19,9 +19,7 @@ from hub.providers import CheckResult, CheckStatus, Provider, ProviderSettings
 from hub.records import DayRecord, RemoteMember
 from tests.conftest import make_app
 
-HOOK_NAMES = sorted(
-    name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("hub_")
-)
+HOOK_NAMES = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("hub_"))
 
 
 @pytest.mark.parametrize("hook", HOOK_NAMES)
@@ -86,9 +84,7 @@ def test_hook_hub_providers(tmp_path):
     )
     calls = []
     days = list(
-        provider.fetch_attendance(
-            settings, ["1"], date(2026, 11, 2), date(2026, 11, 2), lambda **kw: calls.append(kw)
-        )
+        provider.fetch_attendance(settings, ["1"], date(2026, 11, 2), date(2026, 11, 2), lambda **kw: calls.append(kw))
     )
     assert days[0].clock_out == 1080 and calls == [{"stage": "fetch", "done": 1, "total": 1, "requests": 1}]
     assert secret_field_names(provider.settings_form) == ["client_secret"]

@@ -88,10 +88,7 @@ def test_saving_stores_every_field_and_audits(app, logged_in):
 
 
 def test_clearing_break_1_is_allowed(app, logged_in):
-    assert (
-        logged_in.post("/admin/settings/", data=dict(VALID, break1_start="", break1_end="")).status_code
-        == 302
-    )
+    assert logged_in.post("/admin/settings/", data=dict(VALID, break1_start="", break1_end="")).status_code == 302
     with app.app_context():
         assert db.session.get(Settings, 1).break1_start is None
 

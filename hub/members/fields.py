@@ -8,9 +8,7 @@ from datetime import date
 
 from hub.models import PriceUnit
 
-_PRICE = re.compile(
-    r"^(?P<unit>月額|月給|時給|時間単価|monthly|hourly)?\s*[¥\\]?\s*(?P<amount>\d[\d,]*)\s*(円)?$"
-)
+_PRICE = re.compile(r"^(?P<unit>月額|月給|時給|時間単価|monthly|hourly)?\s*[¥\\]?\s*(?P<amount>\d[\d,]*)\s*(円)?$")
 _UNITS = {
     "月額": PriceUnit.MONTHLY,
     "月給": PriceUnit.MONTHLY,

@@ -201,9 +201,7 @@ def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
         if key == "code":
             text = normalize_code(text)
         if key in MAX_LENGTHS and len(text) > MAX_LENGTHS[key]:
-            raise ValueError(
-                _("%(column)s is longer than %(max)d characters.", column=label, max=MAX_LENGTHS[key])
-            )
+            raise ValueError(_("%(column)s is longer than %(max)d characters.", column=label, max=MAX_LENGTHS[key]))
         if key == "unit_price":
             values["unit_price"], values["price_unit"] = _price(text, label)
         elif key in ("start_date", "end_date"):

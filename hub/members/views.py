@@ -143,9 +143,7 @@ def csv_template():
     header = ",".join(names[0] for names in COLUMNS.values())
     example = 'P1001,工数 太郎,プロダクトマネジメント,,,,"月額 ¥1,000,000",2005-01-01,'
     body = ("\ufeff" + header + "\r\n" + example + "\r\n").encode("utf-8")
-    return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=members.csv"}
-    )
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=members.csv"})
 
 
 def _code_is_free(form: MemberForm, member: Member | None) -> bool:

@@ -28,9 +28,7 @@ class AttendanceDay(db.Model):
     break_minutes: Mapped[int | None] = mapped_column()
     leave: Mapped[LeaveKind] = mapped_column(str_enum(LeaveKind), default=LeaveKind.NONE)
     leave_name: Mapped[str | None] = mapped_column(String(100))
-    integration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("integrations.id", ondelete="SET NULL"), index=True
-    )
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id", ondelete="SET NULL"), index=True)
     source_file: Mapped[str | None] = mapped_column(String(255))  # set when imported from a CSV
     remote_id: Mapped[str | None] = mapped_column(String(64))
     content_hash: Mapped[str | None] = mapped_column(String(64))

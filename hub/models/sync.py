@@ -55,9 +55,7 @@ class SyncRun(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("integrations.id", ondelete="SET NULL"), index=True
-    )
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id", ondelete="SET NULL"), index=True)
     integration_name: Mapped[str] = mapped_column(String(100))  # kept when the integration is deleted
     trigger: Mapped[Trigger] = mapped_column(str_enum(Trigger))
     period_start: Mapped[date] = mapped_column()

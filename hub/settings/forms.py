@@ -131,8 +131,6 @@ class TimesheetSettingsForm(FlaskForm):
                 valid = False
         am_end, pm_start = self.am_leave_end.data, self.pm_leave_start.data
         if valid and am_end is not None and pm_start is not None and am_end > pm_start:
-            self.am_leave_end.errors.append(
-                _l("Morning leave must end no later than afternoon leave starts.")
-            )
+            self.am_leave_end.errors.append(_l("Morning leave must end no later than afternoon leave starts."))
             valid = False
         return valid
