@@ -26,8 +26,8 @@ lint: $(STAMP)
 
 # Refresh the message catalogue after changing user-facing text, then translate the new entries.
 babel: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o hub/translations/messages.pot .
-	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l --project "Kintai Hub" --version 0.1.0 --no-location -o hub/translations/messages.pot .
+	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations --no-fuzzy-matching --width 100
 	$(BIN)/pybabel compile -d hub/translations
 
 clean:

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.codes import normalize_code
 from hub.models import PriceUnit
@@ -48,7 +48,7 @@ class MemberForm(FlaskForm):
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValueError(_l("The end date must not be before the start date."))
+            raise ValidationError(_l("The end date must not be before the start date."))
 
     def member_values(self) -> dict:
         """The form's values as Member attributes."""

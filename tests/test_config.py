@@ -1,0 +1,73 @@
+"""Configuration from the environment, with generated keys for the embedded default."""
+
+from __future__ import annotations
+
+import logging
+import stat
+
+import pytest
+from cryptography.fernet import Fernet
+
+from hub.app import create_app
+from hub.config import ConfigError, normalize_database_url
+
+
+def test_defaults_use_sqlite_and_generate_keys_once(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    app = create_app()
+    instance = tmp_path / "instance"
+    assert app.instance_path == str(instance)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'hub.sqlite3'}"
+    assert app.config["HUB_TIMEZONE"] == "Asia/Tokyo"
+    for name in ("secret_key", "encryption_keys"):
+        path = instance / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "production should set HUB_SECRET_KEY" in caplog.text
+    assert "production should set HUB_ENCRYPTION_KEYS" in caplog.text
+    Fernet(app.config["HUB_ENCRYPTION_KEYS"][0])
+
+    caplog.clear()
+    again = create_app()
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+    assert again.config["HUB_ENCRYPTION_KEYS"] == app.config["HUB_ENCRYPTION_KEYS"]
+    assert "Generated" not in caplog.text
+
+
+def test_environment_variables_win(tmp_path, monkeypatch):
+    keys = [Fernet.generate_key().decode() for _ in range(2)]
+    monkeypatch.setenv("HUB_SECRET_KEY", "from-env")
+    monkeypatch.setenv("HUB_ENCRYPTION_KEYS", ",".join(keys))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    monkeypatch.setenv("HUB_TIMEZONE", "Asia/Seoul")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["HUB_ENCRYPTION_KEYS"] == keys
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("other.db")
+    assert app.config["HUB_TIMEZONE"] == "Asia/Seoul"
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HUB_ENCRYPTION_KEYS", "not-a-key", "HUB_ENCRYPTION_KEYS: key 1 is not a Fernet key"),
+        ("HUB_TIMEZONE", "Tokyo/Nowhere", "HUB_TIMEZONE: unknown time zone"),
+    ],
+)
+def test_bad_values_stop_start_up_with_the_variable_named(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url_uses_psycopg3(url, expected):
+    assert normalize_database_url(url) == expected

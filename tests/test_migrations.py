@@ -1,0 +1,104 @@
+"""`hub db upgrade` builds the schema the models describe, on SQLite and (when available) PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from hub.extensions import db
+from tests.conftest import make_app, service_url
+
+
+def _check_upgrade_matches_models(app):
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+            tables = set(sa.inspect(connection).get_table_names())
+        assert {
+            "users",
+            "settings",
+            "members",
+            "integrations",
+            "attendance_days",
+            "attendance_breaks",
+            "hourly_leave_intervals",
+            "projects",
+            "time_entries",
+            "timesheet_days",
+            "sync_runs",
+            "sync_issues",
+            "audit_log",
+        } <= tables
+        downgrade(revision="base")
+        with db.engine.connect() as connection:
+            assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
+
+
+def _fresh_app(tmp_path, url):
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        db.drop_all()  # make_app created the tables from the models; start from nothing
+    return app
+
+
+def test_migrations_match_models_on_sqlite(tmp_path):
+    _check_upgrade_matches_models(_fresh_app(tmp_path, f"sqlite:///{tmp_path / 'migrate.sqlite3'}"))
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway database on the PostgreSQL server named by HUB_TEST_DATABASE_URL."""
+    base = sa.make_url(service_url("HUB_TEST_DATABASE_URL"))
+    name = f"hub_migrate_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migrations_match_models_on_postgresql(tmp_path, postgres_url):
+    app = _fresh_app(tmp_path, postgres_url)
+    _check_upgrade_matches_models(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_one_active_run_per_integration_is_enforced_by_the_database(tmp_path):
+    from datetime import date
+
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.models import Integration, RunStatus, SyncRun, Trigger
+
+    app = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    with app.app_context():
+        upgrade()
+        integration = Integration(provider="jobcan", name="本社")
+        db.session.add(integration)
+        db.session.commit()
+
+        def run(status):
+            return SyncRun(
+                integration_id=integration.id,
+                integration_name="本社",
+                trigger=Trigger.CLI,
+                period_start=date(2026, 11, 1),
+                period_end=date(2026, 11, 30),
+                status=status,
+            )
+
+        db.session.add_all([run(RunStatus.SUCCEEDED), run(RunStatus.FAILED), run(RunStatus.RUNNING)])
+        db.session.commit()
+        db.session.add(run(RunStatus.QUEUED))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
