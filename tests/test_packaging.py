@@ -38,19 +38,20 @@ def test_installed_hub_migrates_and_serves_the_login_page(wheel, tmp_path):
                     str(wheel)], check=True, timeout=300)
     env = dict(os.environ, PYTHONPATH=str(target), HUB_INSTANCE_PATH=str(tmp_path / "instance"))
     script = (
-        "import hub, hub.app\n"
-        "assert hub.__file__.startswith(%r), hub.__file__\n"
+        "import sys, hub, hub.app\n"
+        "target = sys.argv[1]\n"
+        "assert hub.__file__.startswith(target), hub.__file__\n"
         "from hub.cli import main\n"
-        "import sys; sys.argv=['hub','db','upgrade']\n"
+        "sys.argv = ['hub', 'db', 'upgrade']\n"
         "try: main()\n"
         "except SystemExit as e: assert not e.code, e.code\n"
         "app = hub.create_app()\n"
-        "assert app.template_folder.startswith(%r), app.template_folder\n"
+        "assert app.template_folder.startswith(target), app.template_folder\n"
         "page = app.test_client().get('/login')\n"
         "assert page.status_code == 200 and 'ログイン' in page.get_data(as_text=True)\n"
         "print('ok')\n"
-    ) % (str(target), str(target))
-    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True,
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(target)], env=env, cwd=tmp_path, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
