@@ -50,7 +50,7 @@ def init_app(app: Flask) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def run_command(host: str, port: int) -> None:
-    """Serve the hub (development server; production runs gunicorn, see docs/deploy.md)."""
+    """Serve the hub with the development server (production runs the WSGI app under gunicorn)."""
     from werkzeug.serving import run_simple
 
     from hub.auth.accounts import has_admin, issue_setup_token

@@ -71,3 +71,18 @@ def test_bad_values_stop_start_up_with_the_variable_named(monkeypatch, variable,
 )
 def test_database_url_uses_psycopg3(url, expected):
     assert normalize_database_url(url) == expected
+
+
+def test_wsgi_entry_point_builds_the_app_from_the_environment(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("HUB_TIMEZONE", "Asia/Seoul")
+    monkeypatch.delitem(sys.modules, "hub.wsgi", raising=False)
+    wsgi = importlib.import_module("hub.wsgi")
+    assert wsgi.app.config["HUB_TIMEZONE"] == "Asia/Seoul"
+    from flask_migrate import upgrade
+
+    with wsgi.app.app_context():
+        upgrade()
+    assert wsgi.app.test_client().get("/login").status_code == 200
