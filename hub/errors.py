@@ -7,11 +7,14 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from hub.extensions import db
+
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(429, _too_many_requests)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(500, _server_error)
 
 
 def _csrf_error(error: CSRFError):
@@ -27,6 +30,12 @@ def _too_many_requests(error):
         flash(_("Too many failed logins. Wait 15 minutes and try again."), "error")
         return render_template("auth/login.html", form=LoginForm(), has_admin=has_admin()), 429
     return render_template("error.html", code=429, message=_("Too many requests. Try again later.")), 429
+
+
+def _server_error(error):
+    db.session.rollback()  # the page below reads the session; a failed flush must not break it too
+    message = _("Something went wrong on the server. Nothing was saved; try again or tell your administrator.")
+    return render_template("error.html", code=500, message=message), 500
 
 
 def _http_error(error: HTTPException):

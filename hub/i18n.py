@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session, url_for
 from flask_babel import get_locale
 
 from hub.extensions import babel
@@ -14,7 +14,15 @@ DEFAULT_LANGUAGE = "ja"
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.before_request(_remember_language_choice)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=lambda: str(get_locale()))
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=lambda: str(get_locale()), language_url=language_url)
+
+
+def language_url(code: str) -> str:
+    """This page in another language, keeping its arguments (a setup token, ``next``)."""
+    if request.endpoint is None or request.endpoint == "static":
+        return url_for("auth.login", lang=code)
+    args = {**request.args.to_dict(), "lang": code}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 def select_locale() -> str:

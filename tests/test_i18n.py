@@ -88,3 +88,18 @@ def test_no_asset_from_elsewhere():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path
         assert "@import" not in text and "url(http" not in text, path
+
+
+def test_language_links_keep_the_page_and_its_arguments(app, client):
+    from hub.auth.accounts import issue_setup_token
+
+    with app.test_request_context():
+        token = issue_setup_token()
+    page = client.get(f"/setup?token={token}").get_data(as_text=True)
+    assert f'href="/setup?token={token}&amp;lang=ja"' in page
+    assert client.get(f"/setup?token={token}&lang=ja").status_code == 200
+
+
+def test_language_links_never_echo_a_crafted_path(client):
+    page = client.get("/%5Cevil.example").get_data(as_text=True)
+    assert "evil.example" not in page

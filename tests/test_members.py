@@ -258,7 +258,7 @@ def test_add_refuses_a_duplicate_code_after_normalization(app, logged_in):
     [
         ({"code": "  "}, "Enter the employee code."),
         ({"name": ""}, "Enter the name."),
-        ({"unit_price": "-5"}, "Enter an amount of 0 yen or more."),
+        ({"unit_price": "-5"}, "Enter an amount from 0 to 1,000,000,000 yen."),
         ({"end_date": "2026-03-01"}, "The end date must not be before the start date."),
         ({"start_date": "2026-02-30"}, "Not a valid date value."),
     ],
@@ -329,3 +329,30 @@ def test_unit_price_refuses(text):
 
     with pytest.raises(ValueError):
         parse_unit_price(text)
+
+
+def test_import_checks_end_date_against_the_stored_start_date(app, logged_in):
+    upload(logged_in, SEED_CSV.encode())
+    response = upload(logged_in, "社員コード,名前,終了日\nP1001,工数 太郎,2000-01-01\n".encode())
+    assert _errors(response) == ["Line 2: 終了日 2000-01-01 is before 開始日 2005-01-01."]
+    assert members(app)["P1001"].end_date is None
+
+
+def test_a_short_row_is_refused_not_read_as_empty_cells(app, logged_in):
+    upload(logged_in, SEED_CSV.encode())
+    response = upload(logged_in, "社員コード,名前,部署,単価\nP1001,工数 太郎\n".encode())
+    assert _errors(response) == ["Line 2: The row has 2 cells; the header has 4."]
+    assert members(app)["P1001"].department == "プロダクトマネジメント"
+
+
+def test_an_absurd_unit_price_is_a_line_error_not_a_crash(app, logged_in):
+    response = upload(logged_in, "社員コード,名前,単価\nP1,一郎,99999999999999999999\n".encode())
+    assert _errors(response)[0].startswith("Line 2: 単価")
+    response = logged_in.post("/admin/members/new", data=dict(NEW, unit_price="99999999999999999999"))
+    assert response.status_code == 200 and "Enter an amount from 0 to 1,000,000,000 yen." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/admin/members/?page=99999999999999999999", "/admin/members/?page=abc",
+                                  "/admin/members/99999999999999999999/edit"])
+def test_huge_numbers_in_urls_do_not_crash(logged_in, path):
+    assert logged_in.get(path).status_code in (200, 404)

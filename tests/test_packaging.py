@@ -16,17 +16,26 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
     return next(out.glob("kintai_hub-*.whl"))
 
 
 @pytest.mark.slow
 def test_wheel_carries_templates_migrations_static_and_translations(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("hub/templates/base.html", "hub/templates/members/import.html", "hub/migrations/env.py",
-                     "hub/migrations/alembic.ini", "hub/migrations/script.py.mako", "hub/static/hub.css",
-                     "hub/translations/ja/LC_MESSAGES/messages.mo"):
+    for expected in (
+        "hub/templates/base.html",
+        "hub/templates/members/import.html",
+        "hub/migrations/env.py",
+        "hub/migrations/alembic.ini",
+        "hub/migrations/script.py.mako",
+        "hub/static/hub.css",
+        "hub/translations/ja/LC_MESSAGES/messages.mo",
+    ):
         assert expected in names
     assert any(name.startswith("hub/migrations/versions/") and name.endswith("_initial_schema.py") for name in names)
 
@@ -34,8 +43,11 @@ def test_wheel_carries_templates_migrations_static_and_translations(wheel):
 @pytest.mark.slow
 def test_installed_hub_migrates_and_serves_the_login_page(wheel, tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
-                    str(wheel)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
     env = dict(os.environ, PYTHONPATH=str(target), HUB_INSTANCE_PATH=str(tmp_path / "instance"))
     script = (
         "import sys, hub, hub.app\n"
@@ -51,8 +63,9 @@ def test_installed_hub_migrates_and_serves_the_login_page(wheel, tmp_path):
         "assert page.status_code == 200 and 'ログイン' in page.get_data(as_text=True)\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(target)], env=env, cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(target)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
     assert (tmp_path / "instance" / "hub.sqlite3").exists()

@@ -6,6 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub import audit
 from hub.auth.forms import MIN_PASSWORD_LENGTH
@@ -14,6 +15,7 @@ from hub.models import User
 
 SETUP_TOKEN_MAX_AGE = 24 * 3600
 _SETUP_SALT = "hub-first-admin"
+_DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
 
 
 class AccountError(ValueError):
@@ -22,6 +24,15 @@ class AccountError(ValueError):
 
 def has_admin() -> bool:
     return db.session.scalar(select(func.count(User.id))) > 0
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active admin with these credentials; as slow for an unknown email as for a wrong password."""
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if user.check_password(password) and user.active else None
 
 
 def find_user(email: str) -> User | None:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from hub.auth.accounts import create_admin, find_user, has_admin, setup_token_valid
+from hub.auth.accounts import authenticate, create_admin, has_admin, setup_token_valid
 from hub.auth.forms import FirstAdminForm, LoginForm
 from hub.extensions import db, limiter
 from hub.models import utcnow
@@ -38,8 +38,8 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user(form.email.data)
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
             login_user(user)
             user.last_login_at = utcnow()
             db.session.commit()

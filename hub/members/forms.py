@@ -33,7 +33,7 @@ class MemberForm(FlaskForm):
     affiliation = StringField(_l("Affiliation"), [Length(max=200)], filters=[_strip, _blank_to_none])
     unit_price = IntegerField(
         _l("Unit price (yen)"),
-        [Optional(), NumberRange(min=0, message=_l("Enter an amount of 0 yen or more."))],
+        [Optional(), NumberRange(min=0, max=1_000_000_000, message=_l("Enter an amount from 0 to 1,000,000,000 yen."))],
     )
     price_unit = SelectField(
         _l("Price per"),

@@ -44,6 +44,7 @@ MAX_LENGTHS = {
     "affiliation": 200,
 }
 MAX_ERRORS = 50
+MAX_UNIT_PRICE = 1_000_000_000
 
 _ALIASES = {alias.lower(): key for key, names in COLUMNS.items() for alias in names}
 
@@ -95,8 +96,9 @@ def import_members(data: bytes, filename: str) -> ImportResult:
     """Check every row of the CSV ``data``, then upsert all members by code; raise ImportFailed otherwise."""
     rows = parse_rows(decode_csv(data))
     existing = {member.code: member for member in db.session.scalars(select(Member))}
+    _check_dates_against_existing(rows, existing)
     result = ImportResult()
-    for values in rows:
+    for values in rows.values():
         member = existing.get(values["code"])
         if member is None:
             db.session.add(Member(**values))
@@ -117,8 +119,31 @@ def import_members(data: bytes, filename: str) -> ImportResult:
     return result
 
 
-def parse_rows(text: str) -> list[dict[str, Any]]:
-    """Validated member values, one dict per data row; ImportFailed names every bad line."""
+def _check_dates_against_existing(rows: dict[int, dict[str, Any]], existing: dict[str, Member]) -> None:
+    errors = []
+    for line, values in rows.items():
+        member = existing.get(values["code"])
+        start = values.get("start_date", member.start_date if member else None)
+        end = values.get("end_date", member.end_date if member else None)
+        if start and end and end < start:
+            errors.append(
+                RowError(
+                    line,
+                    _(
+                        "%(end_column)s %(end)s is before %(start_column)s %(start)s.",
+                        end_column=COLUMNS["end_date"][0],
+                        end=end,
+                        start_column=COLUMNS["start_date"][0],
+                        start=start,
+                    ),
+                )
+            )
+    if errors:
+        raise ImportFailed(errors[:MAX_ERRORS])
+
+
+def parse_rows(text: str) -> dict[int, dict[str, Any]]:
+    """Validated member values by the line their row starts on; ImportFailed names every bad line."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -128,7 +153,7 @@ def parse_rows(text: str) -> list[dict[str, Any]]:
         raise ImportFailed([RowError(1, _("Not a CSV file: %(error)s", error=exc))]) from exc
     keys = _read_header(header)
     errors: list[RowError] = []
-    rows: list[dict[str, Any]] = []
+    rows: dict[int, dict[str, Any]] = {}
     seen: dict[str, int] = {}
     line = 1
     try:
@@ -154,7 +179,7 @@ def parse_rows(text: str) -> list[dict[str, Any]]:
                 )
                 continue
             seen[values["code"]] = first_line
-            rows.append(values)
+            rows[first_line] = values
             if len(errors) >= MAX_ERRORS:
                 break
     except csv.Error as exc:
@@ -188,7 +213,7 @@ def _read_header(header: list[str]) -> list[str]:
 
 
 def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
-    if len(cells) > len(keys):
+    if len(cells) != len(keys):
         raise ValueError(
             _("The row has %(count)d cells; the header has %(columns)d.", count=len(cells), columns=len(keys))
         )
@@ -208,17 +233,6 @@ def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
             values[key] = _date(text, label)
         else:
             values[key] = text or None
-    start, end = values.get("start_date"), values.get("end_date")
-    if start and end and end < start:
-        raise ValueError(
-            _(
-                "%(end_column)s %(end)s is before %(start_column)s %(start)s.",
-                end_column=COLUMNS["end_date"][0],
-                end=end,
-                start_column=COLUMNS["start_date"][0],
-                start=start,
-            )
-        )
     return values
 
 
@@ -226,7 +240,10 @@ def _price(text: str, label: str):
     if not text:
         return None, None
     try:
-        return parse_unit_price(text)
+        amount, unit = parse_unit_price(text)
+        if amount > MAX_UNIT_PRICE:
+            raise ValueError(text)
+        return amount, unit
     except ValueError:
         raise ValueError(
             _(

@@ -18,6 +18,7 @@ from hub.settings.service import company_today
 
 bp = Blueprint("members", __name__, url_prefix="/admin/members")
 STATUSES = ("active", "ended", "all")
+MAX_PAGE = 100_000
 
 
 @bp.app_template_filter("unit_price")
@@ -47,7 +48,8 @@ def index():
         statement = statement.where(or_(Member.end_date.is_(None), Member.end_date >= today))
     elif status == "ended":
         statement = statement.where(Member.end_date < today)
-    page = db.paginate(statement, per_page=current_app.config["HUB_MEMBERS_PER_PAGE"], error_out=False)
+    number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = db.paginate(statement, page=number, per_page=current_app.config["HUB_MEMBERS_PER_PAGE"], error_out=False)
     return render_template("members/index.html", page=page, query=query, status=status, today=today)
 
 
@@ -65,7 +67,7 @@ def new():
     return render_template("members/form.html", form=form, member=None)
 
 
-@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int(max=2147483647):member_id>/edit", methods=["GET", "POST"])
 def edit(member_id: int):
     """Edit a member's details."""
     member = db.get_or_404(Member, member_id)
@@ -87,7 +89,7 @@ def edit(member_id: int):
     return render_template("members/form.html", form=form, member=member, end_form=end_form)
 
 
-@bp.route("/<int:member_id>/end", methods=["POST"])
+@bp.route("/<int(max=2147483647):member_id>/end", methods=["POST"])
 def end(member_id: int):
     """End a member's membership on a given last day (終了日)."""
     member = db.get_or_404(Member, member_id)
