@@ -46,7 +46,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # Failed logins: few per address, more per account, so guessing from many addresses is slowed
+        # while a stranger cannot lock an admin out with five wrong passwords.
         HUB_LOGIN_LIMITS="5 per 15 minutes",
+        HUB_LOGIN_ACCOUNT_LIMITS="20 per hour",
         HUB_MEMBERS_PER_PAGE=50,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         BABEL_TRANSLATION_DIRECTORIES="translations",

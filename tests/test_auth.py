@@ -86,10 +86,18 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(client, au
     assert client.get("/").status_code == 302
 
 
-def test_throttle_counts_failures_per_email_across_addresses(client, auth, admin):
-    for number in range(5):
-        auth.login(password="wrong password", environ_base={"REMOTE_ADDR": f"10.0.0.{number}"})
-    assert auth.login(environ_base={"REMOTE_ADDR": "10.0.0.99"}).status_code == 429
+def test_failures_from_many_addresses_are_throttled_per_account(client, auth, admin):
+    for number in range(20):
+        response = auth.login(password="wrong password", environ_base={"REMOTE_ADDR": f"10.0.{number}.1"})
+        assert response.status_code == 200
+    assert auth.login(environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 429
+
+
+def test_a_stranger_cannot_lock_the_admin_out_with_five_failures(client, auth, admin):
+    for _ in range(5):
+        auth.login(password="wrong password", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert auth.login(password="wrong password", environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 429
+    assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
 
 
 def test_successful_logins_are_not_counted(client, auth, admin):

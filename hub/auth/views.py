@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -24,14 +24,16 @@ def _submitted_email() -> str:
 
 
 def _login_limits() -> str:
-    from flask import current_app
-
     return current_app.config["HUB_LOGIN_LIMITS"]
+
+
+def _account_limits() -> str:
+    return current_app.config["HUB_LOGIN_ACCOUNT_LIMITS"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limits, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(_login_limits, methods=["POST"], deduct_when=_login_failed, key_func=_submitted_email)
+@limiter.limit(_account_limits, methods=["POST"], deduct_when=_login_failed, key_func=_submitted_email)
 def login():
     """Show the login form and sign an admin in."""
     if current_user.is_authenticated:
