@@ -69,9 +69,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     i18n.init_app(app)
     security.init_app(app)
 
-    from hub import auth, cli, errors, home, members, settings
+    from hub import attendance, auth, cli, errors, home, integrations, members, settings
 
-    for area in (auth, home, settings, members, errors, cli):
+    for area in (auth, home, settings, members, integrations, attendance, errors, cli):
         area.init_app(app)
 
     pm = get_plugin_manager(blocked=app.config["HUB_BLOCKED_PLUGINS"], extra=plugins)

@@ -41,7 +41,19 @@ main.add_command(routes_command)
 
 
 def init_app(app: Flask) -> None:
-    for command in (run_command, create_admin_command, keys_group, members_group, plugins_command):
+    from hub.integrations.cli import integrations_group
+    from hub.sync.cli import runs_group, sync_command
+
+    for command in (
+        run_command,
+        create_admin_command,
+        keys_group,
+        members_group,
+        plugins_command,
+        integrations_group,
+        sync_command,
+        runs_group,
+    ):
         app.cli.add_command(command)
 
 

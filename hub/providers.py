@@ -42,11 +42,13 @@ class CheckResult:
 class ProviderSettings:
     """An integration's settings as a provider sees them: plain values with secrets decrypted.
 
-    ``key`` identifies the integration, so a provider can cache a token per integration.
+    ``key`` identifies the integration, so a provider can cache a token per integration; ``timezone`` is the
+    company time zone that day records' minutes are counted in.
     """
 
     key: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    timezone: str = "Asia/Tokyo"
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -91,10 +93,17 @@ class Progress(Protocol):
 class Provider(ABC):
     """An attendance system the hub can pull members and daily attendance from."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("settings_title") and "label" in cls.__dict__:
+            cls.settings_title = cls.label
+
     #: Stable identifier stored with each integration, e.g. ``"jobcan"``.
     name: ClassVar[str]
     #: What admins see, e.g. ``"ジョブカン勤怠管理"``.
     label: ClassVar[str]
+    #: How the connected flash names it, e.g. ``"ジョブカン"`` → 「ジョブカン設定(本社)と連携しました。」.
+    settings_title: ClassVar[str] = ""
     #: A Flask-WTF form class; fields that are :class:`hub.forms.SecretField` are stored encrypted.
     settings_form: ClassVar[type]
 

@@ -349,10 +349,18 @@ def test_an_absurd_unit_price_is_a_line_error_not_a_crash(app, logged_in):
     response = upload(logged_in, "社員コード,名前,単価\nP1,一郎,99999999999999999999\n".encode())
     assert _errors(response)[0].startswith("Line 2: 単価")
     response = logged_in.post("/admin/members/new", data=dict(NEW, unit_price="99999999999999999999"))
-    assert response.status_code == 200 and "Enter an amount from 0 to 1,000,000,000 yen." in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Enter an amount from 0 to 1,000,000,000 yen." in response.get_data(
+        as_text=True
+    )
 
 
-@pytest.mark.parametrize("path", ["/admin/members/?page=99999999999999999999", "/admin/members/?page=abc",
-                                  "/admin/members/99999999999999999999/edit"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/members/?page=99999999999999999999",
+        "/admin/members/?page=abc",
+        "/admin/members/99999999999999999999/edit",
+    ],
+)
 def test_huge_numbers_in_urls_do_not_crash(logged_in, path):
     assert logged_in.get(path).status_code in (200, 404)

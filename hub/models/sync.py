@@ -95,6 +95,8 @@ class SyncIssue(db.Model):
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
     kind: Mapped[IssueKind] = mapped_column(str_enum(IssueKind))
     employee_code: Mapped[str | None] = mapped_column(String(64))
+    employee_name: Mapped[str | None] = mapped_column(String(200))
+    remote_id: Mapped[str | None] = mapped_column(String(64))
     work_date: Mapped[date | None] = mapped_column()
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(Text)

@@ -223,6 +223,8 @@ def upgrade():
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('unmatched_remote', 'unmatched_local', 'rejected', 'missing_clock_out', 'conflict', name='issuekind', native_enum=False, length=21), nullable=False),
     sa.Column('employee_code', sa.String(length=64), nullable=True),
+    sa.Column('employee_name', sa.String(length=200), nullable=True),
+    sa.Column('remote_id', sa.String(length=64), nullable=True),
     sa.Column('work_date', sa.Date(), nullable=True),
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),

@@ -1,0 +1,27 @@
+"""The sync form: which integration and which period."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.validators import DataRequired, ValidationError
+
+from hub.sync.engine import MAX_PERIOD_DAYS
+
+
+class SyncForm(FlaskForm):
+    integration = SelectField(_l("Integration"), coerce=int, validate_choice=False)
+    start = DateField(_l("From"), [DataRequired(_l("Enter the first day as YYYY-MM-DD."))])
+    end = DateField(_l("To"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
+
+    def validate_integration(self, field):
+        if field.data not in {int(choice.value) for choice in field.choices}:
+            raise ValidationError(_l("Choose an integration."))
+
+    def validate_end(self, field):
+        if self.start.data and field.data:
+            if field.data < self.start.data:
+                raise ValidationError(_l("The last day must not be before the first day."))
+            if (field.data - self.start.data).days + 1 > MAX_PERIOD_DAYS:
+                raise ValidationError(_l("A sync covers at most 40 days."))

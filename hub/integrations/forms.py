@@ -1,0 +1,38 @@
+"""The integration form: the core's fields (連携名, 自動同期) around the provider's own settings form."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, Length
+
+from hub.providers import Provider
+
+CORE_FIELDS = ("csrf_token", "name", "auto_sync")
+
+
+class IntegrationCoreForm(FlaskForm):
+    name = StringField(
+        _l("Integration name"),
+        [DataRequired(_l("Enter a name that tells this integration apart.")), Length(max=100)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    auto_sync = RadioField(
+        _l("Auto sync"),
+        choices=[SelectChoice("on", _l("Use")), SelectChoice("off", _l("Do not use"))],
+        default="on",
+    )
+
+
+def integration_form_class(provider: Provider) -> type[FlaskForm]:
+    """A form class with the core fields and the provider's settings fields."""
+    return type(f"{provider.name.title()}IntegrationForm", (IntegrationCoreForm, provider.settings_form), {})
+
+
+def provider_fields(form: FlaskForm) -> list:
+    return [field for field in form if field.name not in CORE_FIELDS]
+
+
+def provider_values(form: FlaskForm) -> dict:
+    return {field.name: field.data for field in provider_fields(form)}

@@ -1,0 +1,92 @@
+"""Integrations as the core stores them: provider settings split into plain values and encrypted secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from hub import audit
+from hub.extensions import db
+from hub.forms import secret_field_names
+from hub.models import Health, Integration
+from hub.plugins import providers
+from hub.providers import CheckResult, Provider, ProviderSettings
+from hub.settings.service import company_timezone
+
+
+class IntegrationError(Exception):
+    """An integration cannot be saved or used as asked; the message says why."""
+
+
+def provider_named(name: str) -> Provider:
+    found = providers()
+    if name not in found:
+        raise IntegrationError(f"No provider named {name!r} is installed (installed: {', '.join(found) or 'none'}).")
+    return found[name]
+
+
+def provider_for(integration: Integration) -> Provider:
+    return provider_named(integration.provider)
+
+
+def provider_settings(integration: Integration, overrides: Mapping[str, Any] | None = None) -> ProviderSettings:
+    """What the provider sees: plain settings and decrypted secrets, keyed by the integration."""
+    values = {**(integration.settings or {}), **integration.read_secrets(), **(overrides or {})}
+    return ProviderSettings(key=str(integration.id or integration.name), values=values, timezone=company_timezone())
+
+
+def split_values(provider: Provider, values: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(plain settings, secrets) of a provider form's values."""
+    secrets = set(secret_field_names(provider.settings_form))
+    plain = {key: value for key, value in values.items() if key not in secrets}
+    hidden = {key: value for key, value in values.items() if key in secrets and value}
+    return plain, hidden
+
+
+def check_values(provider: Provider, name: str, values: Mapping[str, Any]) -> CheckResult:
+    """Check credentials before anything is saved."""
+    return provider.check(ProviderSettings(key=f"new:{name}", values=dict(values), timezone=company_timezone()))
+
+
+def save_integration(
+    provider: Provider, name: str, values: Mapping[str, Any], auto_sync: bool, integration: Integration | None = None
+) -> Integration:
+    """Create or update an integration; secrets are encrypted, and the audit log only says they changed."""
+    plain, secrets = split_values(provider, values)
+    created = integration is None
+    if created:
+        integration = Integration(provider=provider.name)
+        db.session.add(integration)
+        before: dict = {}
+        old_secrets: dict = {}
+    else:
+        before = {"name": integration.name, "auto_sync": integration.auto_sync, **(integration.settings or {})}
+        old_secrets = integration.read_secrets()
+    integration.name = name
+    integration.settings = plain
+    integration.auto_sync = auto_sync
+    integration.write_secrets({**old_secrets, **secrets})
+    integration.health, integration.health_message = Health.OK, None
+    details = audit.changes(before, {"name": name, "auto_sync": auto_sync, **plain})
+    changed_secrets = sorted(key for key, value in secrets.items() if old_secrets.get(key) != value)
+    if changed_secrets:
+        details["secrets_changed"] = changed_secrets
+    audit.record("integration.create" if created else "integration.update", target=name, details=details)
+    return integration
+
+
+def name_taken(name: str, integration: Integration | None = None) -> bool:
+    other = db.session.scalar(select(Integration).where(Integration.name == name))
+    return other is not None and other is not integration
+
+
+def delete_integration(integration: Integration) -> None:
+    audit.record("integration.delete", target=integration.name, details={"provider": integration.provider})
+    db.session.delete(integration)
+
+
+def provider_labels() -> dict[str, str]:
+    return {name: provider.label for name, provider in providers(current_app).items()}

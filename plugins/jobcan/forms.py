@@ -1,0 +1,46 @@
+"""The Jobcan settings form: ID, secret access key, environment and request pacing."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FloatField, IntegerField, SelectChoice, SelectField, StringField, URLField
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+
+from hub.forms import SecretField
+
+
+class JobcanSettingsForm(FlaskForm):
+    client_id = StringField(
+        _l("ID"),
+        [DataRequired(_l("Enter the API client ID issued by Jobcan.")), Length(max=200)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    client_secret = SecretField(
+        _l("Secret access key"),
+        [DataRequired(_l("Enter the secret access key issued by Jobcan.")), Length(max=500)],
+    )
+    environment = SelectField(
+        _l("Environment"),
+        choices=[
+            SelectChoice("production", _l("Production")),
+            SelectChoice("sandbox", _l("Sandbox")),
+            SelectChoice("custom", _l("Custom URLs (simulator, proxy)")),
+        ],
+        default="production",
+    )
+    api_base_url = URLField(_l("API base URL"), [Optional(), URL(require_tld=False, message=_l("Enter a URL."))])
+    auth_base_url = URLField(_l("Auth base URL"), [Optional(), URL(require_tld=False, message=_l("Enter a URL."))])
+    refresh_summaries = BooleanField(_l("Recalculate daily summaries before reading"), default=True)
+    requests_per_second = FloatField(
+        _l("Requests per second"), [NumberRange(0.1, 50, _l("Enter a number from 0.1 to 50."))], default=5.0
+    )
+    concurrency = IntegerField(_l("Parallel requests"), [NumberRange(1, 8, _l("Enter 1 to 8."))], default=2)
+
+    def validate_api_base_url(self, field):
+        if self.environment.data == "custom" and not field.data:
+            raise ValidationError(_l("Enter the API base URL for custom URLs."))
+
+    def validate_auth_base_url(self, field):
+        if self.environment.data == "custom" and not field.data:
+            raise ValidationError(_l("Enter the auth base URL for custom URLs."))
