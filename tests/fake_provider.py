@@ -30,9 +30,15 @@ class FakeHR:
 
     def day(self, remote_id: str, work_date: date, clock_in=540, clock_out=1080, breaks=((720, 780),), **extra):
         self.days[(remote_id, work_date)] = DayRecord(
-            remote_id=remote_id, work_date=work_date, clock_in=clock_in, clock_out=clock_out,
-            breaks=tuple(Interval(*b) for b in breaks), work_minutes=extra.pop("work", None),
-            break_minutes=extra.pop("brk", None), **extra)
+            remote_id=remote_id,
+            work_date=work_date,
+            clock_in=clock_in,
+            clock_out=clock_out,
+            breaks=tuple(Interval(*b) for b in breaks),
+            work_minutes=extra.pop("work", None),
+            break_minutes=extra.pop("brk", None),
+            **extra,
+        )
 
 
 class FakeProvider(Provider):
@@ -56,8 +62,11 @@ class FakeProvider(Provider):
     def fetch_attendance(self, settings, remote_ids, start, end, progress):
         self.hr.calls += 1
         wanted = set(remote_ids)
-        records = [record for (remote_id, day), record in sorted(self.hr.days.items())
-                   if remote_id in wanted and start <= day <= end]
+        records = [
+            record
+            for (remote_id, day), record in sorted(self.hr.days.items())
+            if remote_id in wanted and start <= day <= end
+        ]
         progress(stage="fetch", done=1, total=2, requests=3)
         if self.hr.fail_with is not None:
             raise self.hr.fail_with

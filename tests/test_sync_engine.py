@@ -34,8 +34,14 @@ D1, D2, D3 = date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)
 
 @pytest.fixture
 def hr():
-    hr = FakeHR(employees=[RemoteMember("10", "P1001", "工数 太郎"), RemoteMember("11", "P1002", "町田 洋助"),
-                           RemoteMember("12", "p01003", "三浦 佐千雄"), RemoteMember("13", "", "コード なし")])
+    hr = FakeHR(
+        employees=[
+            RemoteMember("10", "P1001", "工数 太郎"),
+            RemoteMember("11", "P1002", "町田 洋助"),
+            RemoteMember("12", "p01003", "三浦 佐千雄"),
+            RemoteMember("13", "", "コード なし"),
+        ]
+    )
     hr.day("10", D1)
     hr.day("10", D2, clock_in=1320, clock_out=1800, breaks=())  # night shift 22:00–30:00
     hr.day("11", D1, clock_in=540, clock_out=None, breaks=())  # missing clock-out
@@ -48,8 +54,14 @@ def hr():
 def app(tmp_path, hr):
     app = make_app(tmp_path, plugins=[FakePlugin(hr)])
     with app.app_context():
-        db.session.add_all([Member(code="P1001", name="工数 太郎"), Member(code="P1002", name="町田 洋助"),
-                            Member(code="P1003", name="三浦 佐千雄"), Member(code="P2000", name="山田 ひとり")])
+        db.session.add_all(
+            [
+                Member(code="P1001", name="工数 太郎"),
+                Member(code="P1002", name="町田 洋助"),
+                Member(code="P1003", name="三浦 佐千雄"),
+                Member(code="P2000", name="山田 ひとり"),
+            ]
+        )
         provider = provider_named("fakehr")
         save_integration(provider, "本社", {"account": "acme", "token": "good"}, auto_sync=True)
         db.session.commit()
@@ -63,21 +75,42 @@ def sync(name="本社", start=D1, end=D3) -> SyncRun:
 
 
 def counts(run: SyncRun) -> dict:
-    keys = ("fetched", "created", "updated", "unchanged", "removed", "rejected", "skipped_locked",
-            "unmatched_remote", "unmatched_local", "warnings")
+    keys = (
+        "fetched",
+        "created",
+        "updated",
+        "unchanged",
+        "removed",
+        "rejected",
+        "skipped_locked",
+        "unmatched_remote",
+        "unmatched_local",
+        "warnings",
+    )
     return {key: getattr(run, key) for key in keys}
 
 
 def day(code: str, work_date: date) -> AttendanceDay | None:
-    return db.session.scalar(select(AttendanceDay).join(Member).where(Member.code == code,
-                                                                       AttendanceDay.work_date == work_date))
+    return db.session.scalar(
+        select(AttendanceDay).join(Member).where(Member.code == code, AttendanceDay.work_date == work_date)
+    )
 
 
 def test_first_sync_stores_every_matched_day(app):
     run = sync()
     assert run.status is RunStatus.SUCCEEDED and run.requests == 5 and run.finished_at is not None
-    assert counts(run) == {"fetched": 5, "created": 5, "updated": 0, "unchanged": 0, "removed": 0, "rejected": 0,
-                           "skipped_locked": 0, "unmatched_remote": 2, "unmatched_local": 2, "warnings": 1}
+    assert counts(run) == {
+        "fetched": 5,
+        "created": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "removed": 0,
+        "rejected": 0,
+        "skipped_locked": 0,
+        "unmatched_remote": 2,
+        "unmatched_local": 2,
+        "warnings": 1,
+    }
     night = day("P1001", D2)
     assert (night.clock_in, night.clock_out) == (1320, 1800)
     assert [(b.start, b.end) for b in day("P1001", D1).breaks] == [(720, 780)]
@@ -149,8 +182,12 @@ def test_a_failed_fetch_changes_nothing_and_says_why(app, hr):
 def test_submitted_and_approved_days_are_left_alone(app, hr):
     sync()
     member = db.session.scalar(select(Member).where(Member.code == "P1001"))
-    db.session.add_all([TimesheetDay(member_id=member.id, work_date=D1, state=DayState.SUBMITTED),
-                        TimesheetDay(member_id=member.id, work_date=D2, state=DayState.APPROVED)])
+    db.session.add_all(
+        [
+            TimesheetDay(member_id=member.id, work_date=D1, state=DayState.SUBMITTED),
+            TimesheetDay(member_id=member.id, work_date=D2, state=DayState.APPROVED),
+        ]
+    )
     db.session.commit()
     hr.day("10", D1, clock_out=1200)
     del hr.days[("10", D2)]
@@ -165,8 +202,11 @@ def test_rejected_records_are_reported_and_the_rest_written(app, hr):
     hr.day("11", D3, breaks=((720, 800), (780, 790)))
     run = sync()
     assert run.status is RunStatus.PARTIAL and run.rejected == 3 and run.created == 3
-    messages = {(issue.employee_code, issue.work_date): issue.message
-                for issue in run.issues if issue.kind is IssueKind.REJECTED}
+    messages = {
+        (issue.employee_code, issue.work_date): issue.message
+        for issue in run.issues
+        if issue.kind is IssueKind.REJECTED
+    }
     assert "more than 24 hours" in messages[("P1001", D1)]
     assert "clock-out is before clock-in" in messages[("P1001", D3)]
     assert "breaks overlap" in messages[("P1002", D3)]
@@ -184,7 +224,9 @@ def test_two_integrations_matching_one_member_warn_and_the_later_wins(app, hr):
     assert [issue.employee_code for issue in conflicts] == ["P1001", "P1002"]
     assert "本社" in conflicts[0].message and run.warnings >= 2
     assert day("P1001", D1).clock_out == 1110
-    assert day("P1001", D1).integration_id == db.session.scalar(select(Integration.id).where(Integration.name == "支社"))
+    assert day("P1001", D1).integration_id == db.session.scalar(
+        select(Integration.id).where(Integration.name == "支社")
+    )
 
 
 def test_one_run_per_integration_and_at_most_40_days(app):
@@ -229,11 +271,20 @@ def test_cli_sync_json_and_exit_codes(app, hr):
     report = json.loads(result.stdout)
     assert set(report) >= {"run_id", "integration", "status", "period", "counts", "requests", "duration_s", "issues"}
     assert report["period"] == {"from": "2026-11-02", "to": "2026-11-04"}
-    assert set(report["counts"]) == {"fetched", "created", "updated", "unchanged", "removed", "rejected",
-                                     "skipped_locked", "unmatched_remote", "unmatched_local", "warnings"}
+    assert set(report["counts"]) == {
+        "fetched",
+        "created",
+        "updated",
+        "unchanged",
+        "removed",
+        "rejected",
+        "skipped_locked",
+        "unmatched_remote",
+        "unmatched_local",
+        "warnings",
+    }
     assert report["counts"]["created"] == 5 and report["status"] == "succeeded"
-    assert {issue["kind"] for issue in report["issues"]} == {"unmatched_remote", "unmatched_local",
-                                                              "missing_clock_out"}
+    assert {issue["kind"] for issue in report["issues"]} == {"unmatched_remote", "unmatched_local", "missing_clock_out"}
     assert set(report["issues"][0]) >= {"kind", "employee_code", "date", "message"}
     shown = json.loads(runner.invoke(args=["runs", "show", str(report["run_id"]), "--json"]).stdout)
     assert shown == report
@@ -243,20 +294,25 @@ def test_cli_sync_json_and_exit_codes(app, hr):
     hr.fail_with = ProviderNetworkError("down")
     failed = runner.invoke(args=["sync", "本社", "--from", "2026-11-02", "--to", "2026-11-04"])
     assert failed.exit_code == 1 and "failed" in failed.stdout and "down" in failed.stdout
-    for args in (["sync", "本社", "--from", "2026-11-02", "--to", "2026-12-31"],
-                 ["sync", "本社", "--from", "11/02", "--to", "2026-11-04"],
-                 ["sync", "nobody", "--from", "2026-11-02", "--to", "2026-11-04"]):
+    for args in (
+        ["sync", "本社", "--from", "2026-11-02", "--to", "2026-12-31"],
+        ["sync", "本社", "--from", "11/02", "--to", "2026-11-04"],
+        ["sync", "nobody", "--from", "2026-11-02", "--to", "2026-11-04"],
+    ):
         assert runner.invoke(args=args).exit_code == 2, args
 
 
 def test_cli_integrations_add_verifies_first(app):
     runner = app.test_cli_runner()
-    bad = runner.invoke(args=["integrations", "add", "fakehr", "新", "--set", "account=x", "--set", "token=-"],
-                        input="wrong\n")
+    bad = runner.invoke(
+        args=["integrations", "add", "fakehr", "新", "--set", "account=x", "--set", "token=-"], input="wrong\n"
+    )
     assert bad.exit_code == 1 and "The token is wrong." in bad.stderr
     assert db.session.scalar(select(func.count(Integration.id))) == 1
-    good = runner.invoke(args=["integrations", "add", "fakehr", "新", "--set", "account=x", "--set", "token=-",
-                               "--no-auto-sync"], input="good\n")
+    good = runner.invoke(
+        args=["integrations", "add", "fakehr", "新", "--set", "account=x", "--set", "token=-", "--no-auto-sync"],
+        input="good\n",
+    )
     assert good.exit_code == 0, good.output
     integration = db.session.scalar(select(Integration).where(Integration.name == "新"))
     assert integration.auto_sync is False and integration.read_secrets() == {"token": "good"}

@@ -1,0 +1,236 @@
+"""The Jobcan HTTP client against requests-mock: tokens, retries, rate limiting, paging, scope errors."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import date
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+
+from hub.providers import MissingScopeError, ProviderAuthError, ProviderError, ProviderNetworkError, RateLimited
+from hub_plugins.jobcan.client import TOKENS, ClientOptions, JobcanClient, RateLimit
+
+API, AUTH = "https://api.test", "https://auth.test"
+TOKEN_URL = f"{AUTH}/oauth/token"
+EMPLOYEES = f"{API}/master/v1/employees"
+ALL_SCOPES = "employees.read summaries.create summaries.read adits.read"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tokens():
+    TOKENS._tokens.clear()
+    yield
+    TOKENS._tokens.clear()
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def client(sleeps):
+    options = ClientOptions(
+        api_base=API,
+        auth_base=AUTH,
+        client_id="cid",
+        client_secret="s3cret",
+        requests_per_second=0,
+        max_attempts=4,
+        retry_after_cap=10,
+    )  # 0: unpaced
+    return JobcanClient("1", options, sleep=sleeps.append)
+
+
+def token_response(requests_mock, *tokens, expires_in=3600, scope=ALL_SCOPES):
+    return requests_mock.post(
+        TOKEN_URL,
+        [
+            {"json": {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}}
+            for token in tokens
+        ],
+    )
+
+
+def test_token_uses_basic_auth_and_space_separated_scopes(requests_mock, client):
+    token = token_response(requests_mock, "t1")
+    requests_mock.get(EMPLOYEES, json={"employees": []})
+    client.employees()
+    sent = token.last_request
+    assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:s3cret").decode()
+    form = parse_qs(sent.text)
+    assert form["grant_type"] == ["client_credentials"] and form["scope"] == [ALL_SCOPES]
+    assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer t1"
+    assert client.granted_scopes == tuple(ALL_SCOPES.split())
+
+
+def test_token_is_cached_per_integration(requests_mock, client, sleeps):
+    token = token_response(requests_mock, "t1", "t2")
+    requests_mock.get(EMPLOYEES, json={"employees": []})
+    client.employees()
+    JobcanClient("1", client.options, sleep=sleeps.append).employees()
+    assert token.call_count == 1
+    JobcanClient("2", client.options, sleep=sleeps.append).employees()
+    assert token.call_count == 2
+
+
+def test_an_expired_token_is_fetched_again(requests_mock, client):
+    token = token_response(requests_mock, "t1", "t2", expires_in=1)
+    requests_mock.get(EMPLOYEES, json={"employees": []})
+    client.employees()
+    client.employees()  # a token within 30 s of expiry is not used
+    assert token.call_count == 2
+    assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer t2"
+
+
+def test_401_fetches_a_new_token_and_retries_once(requests_mock, client):
+    token_response(requests_mock, "old", "new")
+    api = requests_mock.get(
+        EMPLOYEES, [{"status_code": 401, "json": {"errors": []}}, {"json": {"employees": [{"id": 1}]}}]
+    )
+    assert client.employees() == [{"id": 1}]
+    assert [call.headers["Authorization"] for call in api.request_history] == ["Bearer old", "Bearer new"]
+
+
+def test_401_twice_is_an_auth_error(requests_mock, client):
+    token_response(requests_mock, "old", "new", "newer")
+    requests_mock.get(EMPLOYEES, status_code=401, json={"errors": []})
+    with pytest.raises(ProviderAuthError):
+        client.employees()
+
+
+def test_wrong_credentials(requests_mock, client):
+    requests_mock.post(TOKEN_URL, status_code=401, json={"error": "invalid_client"})
+    with pytest.raises(ProviderAuthError, match="ID or secret access key"):
+        client.token()
+
+
+def test_429_honours_retry_after_capped(requests_mock, client, sleeps):
+    token_response(requests_mock, "t1")
+    requests_mock.get(
+        EMPLOYEES,
+        [
+            {"status_code": 429, "headers": {"Retry-After": "3"}},
+            {"status_code": 429, "headers": {"Retry-After": "120"}},
+            {"json": {"employees": []}},
+        ],
+    )
+    client.employees()
+    assert sleeps == [3.0, 10.0]
+
+
+def test_429_without_retry_after_backs_off_with_jitter(requests_mock, client, sleeps):
+    token_response(requests_mock, "t1")
+    requests_mock.get(
+        EMPLOYEES, [{"status_code": 429}, {"status_code": 429}, {"status_code": 429}, {"json": {"employees": []}}]
+    )
+    client.employees()
+    assert len(sleeps) == 3
+    for attempt, delay in enumerate(sleeps, start=1):
+        assert 0 <= delay <= 0.5 * 2 ** (attempt - 1)
+
+
+def test_429_every_time_gives_up(requests_mock, client, sleeps):
+    token_response(requests_mock, "t1")
+    requests_mock.get(EMPLOYEES, status_code=429)
+    with pytest.raises(RateLimited, match="429"):
+        client.employees()
+    assert client.requests == 1 + 4
+
+
+def test_5xx_is_retried_then_given_up(requests_mock, client, sleeps):
+    token_response(requests_mock, "t1")
+    api = requests_mock.get(EMPLOYEES, [{"status_code": 503}, {"status_code": 500}, {"json": {"employees": []}}])
+    assert client.employees() == []
+    assert api.call_count == 3
+    api = requests_mock.get(EMPLOYEES, status_code=502, json={"errors": [{"code": "x", "message": "maintenance"}]})
+    with pytest.raises(ProviderError, match="502.*maintenance"):
+        client.employees()
+    assert api.call_count == 4
+
+
+def test_connection_errors_are_retried_then_named(requests_mock, client):
+    token_response(requests_mock, "t1")
+    requests_mock.get(EMPLOYEES, [{"exc": requests.ConnectionError}, {"json": {"employees": []}}])
+    assert client.employees() == []
+    requests_mock.get(EMPLOYEES, exc=requests.ConnectTimeout)
+    with pytest.raises(ProviderNetworkError, match="timed out"):
+        client.employees()
+
+
+def test_403_names_the_missing_scope(requests_mock, client):
+    token_response(requests_mock, "t1")
+    requests_mock.get(f"{API}/attendance/v1/adits", status_code=403, json={"errors": [{"code": "forbidden"}]})
+    with pytest.raises(MissingScopeError) as raised:
+        client.adits(date(2026, 11, 2))
+    assert raised.value.scopes == ("adits.read",) and "adits.read" in str(raised.value)
+
+
+def _employees(first, count):
+    return [{"id": first + index * 2, "employee_code": f"P{first + index}"} for index in range(count)]
+
+
+@pytest.mark.parametrize(("total", "pages"), [(0, 1), (99, 1), (100, 2), (101, 2), (200, 3), (250, 3)])
+def test_paging_by_last_id_at_page_boundaries(requests_mock, client, total, pages):
+    token_response(requests_mock, "t1")
+    everyone = _employees(1, total)
+
+    def page(request, context):
+        last_id, count = int(request.qs["last_id"][0]), int(request.qs["count"][0])
+        assert count == 100
+        return {"employees": [e for e in everyone if e["id"] > last_id][:count]}
+
+    api = requests_mock.get(EMPLOYEES, json=page)
+    assert client.employees() == everyone
+    assert api.call_count == pages
+    assert [int(call.qs["last_id"][0]) for call in api.request_history][1:] == [
+        everyone[100 * n - 1]["id"] for n in range(1, pages)
+    ]
+
+
+def test_adit_pages_count_employees_not_punches(requests_mock, client):
+    token_response(requests_mock, "t1")
+    punches = [
+        {"employee_id": employee, "recorded_at": f"2026-11-02T0{hour}:00:00+09:00"}
+        for employee in range(1, 151)
+        for hour in (8, 9)
+    ]
+
+    def page(request, context):
+        last_id = int(request.qs["last_id"][0])
+        employees = sorted({p["employee_id"] for p in punches if p["employee_id"] > last_id})[:100]
+        return {"adits": [p for p in punches if p["employee_id"] in employees]}
+
+    api = requests_mock.get(f"{API}/attendance/v1/adits", json=page)
+    assert len(client.adits(date(2026, 11, 2))) == 300
+    assert api.call_count == 2  # 200 punches of 100 employees, then 100 punches of 50
+
+
+def test_refresh_posts_json_with_a_half_open_range(requests_mock, client):
+    token_response(requests_mock, "t1")
+    api = requests_mock.post(
+        f"{API}/attendance/v1/summaries/daily/16/refresh", json={"refresh": {"status": "processing"}}
+    )
+    assert client.refresh("16", date(2026, 11, 1), date(2026, 11, 8)) == "processing"
+    assert api.last_request.json() == {"conditions": {"range": {"from": "2026-11-01", "to": "2026-11-08"}}}
+    assert api.last_request.headers["Content-Type"] == "application/json"
+
+
+def test_the_secret_stays_out_of_errors_and_reprs(requests_mock, client):
+    requests_mock.post(TOKEN_URL, exc=requests.ConnectionError("connection refused"))
+    with pytest.raises(ProviderNetworkError) as raised:
+        client.token()
+    assert "s3cret" not in str(raised.value) and "s3cret" not in repr(client.options)
+
+
+def test_rate_limit_spaces_requests():
+    slept = []
+    limit = RateLimit(per_second=10, sleep=slept.append)
+    start = time.monotonic()
+    for _ in range(5):
+        limit.wait()
+    assert time.monotonic() - start < 0.05  # it asked to sleep instead of sleeping here
+    assert len(slept) == 4 and all(0.05 < delay <= 0.4 for delay in slept)
