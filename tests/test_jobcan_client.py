@@ -147,7 +147,7 @@ def test_5xx_is_retried_then_given_up(requests_mock, client, sleeps):
     assert client.employees() == []
     assert api.call_count == 3
     api = requests_mock.get(EMPLOYEES, status_code=502, json={"errors": [{"code": "x", "message": "maintenance"}]})
-    with pytest.raises(ProviderError, match="502.*maintenance"):
+    with pytest.raises(ProviderError, match=r"502.*maintenance"):
         client.employees()
     assert api.call_count == 4
 
