@@ -36,6 +36,8 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")  # wait for a sync's write instead of failing at once
+        cursor.execute("PRAGMA journal_mode=WAL")  # pages read while a sync writes
         cursor.close()
 
 

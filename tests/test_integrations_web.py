@@ -180,3 +180,41 @@ def test_create_members_from_unmatched_employees(app, web):
     # Syncing again brings the new member's attendance in (none here) and no longer reports them.
     again = web.get(location + "/members").get_data(as_text=True)
     assert "N2001" not in again
+
+
+def test_a_sync_runs_in_the_background_and_the_page_follows_it(tmp_path, hr, monkeypatch):
+    import threading
+
+    import hub.attendance.views as views
+    from hub.sync.background import run_in_background
+    from tests.fake_provider import FakeProvider
+
+    app = make_app(tmp_path, plugins=[FakePlugin(hr)], HUB_SYNC_INLINE=False)
+    create_test_admin(app)
+    with app.app_context():
+        db.session.add(Member(code="P1001", name="工数 太郎"))
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    client.post("/admin/integrations/new/fakehr", data=FORM)
+
+    gate, threads = threading.Event(), []
+    fetch = FakeProvider.fetch_attendance
+
+    def held_fetch(self, *args, **kwargs):  # the provider answers only when the test lets it
+        gate.wait(5)
+        return fetch(self, *args, **kwargs)
+
+    monkeypatch.setattr(FakeProvider, "fetch_attendance", held_fetch)
+    monkeypatch.setattr(views, "run_in_background", lambda run_id: threads.append(run_in_background(run_id)))
+    with app.app_context():
+        integration_id = db.session.scalar(select(Integration.id))
+    location = client.post(
+        "/admin/attendance/", data={"integration": integration_id, "start": "2026-11-01", "end": "2026-11-30"}
+    ).headers["Location"]
+    running = client.get(location).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in running and "Running" in running
+    gate.set()
+    threads[0].join(10)
+    done = client.get(location).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in done and "Succeeded" in done

@@ -324,3 +324,37 @@ def test_runs_are_recorded_with_requests_and_duration(tmp_path, sim):
         run = db.session.get(SyncRun, report["run_id"])
         assert run.requests == report["requests"] > 0 and report["duration_s"] > 0
         assert run.progress_percent == 100 and run.heartbeat_at is not None
+
+
+def test_connect_in_the_browser_form_and_sync_from_attendance(tmp_path, sim):
+    from tests.conftest import create_test_admin
+
+    app = make_app(tmp_path)
+    create_test_admin(app)
+    with app.app_context():
+        for employee in sim.data.employees[:5]:
+            if employee["employee_code"]:
+                db.session.add(Member(code=employee["employee_code"], name=employee["last_name"]))
+        db.session.commit()
+    web = app.test_client()
+    web.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    form = web.get("/admin/integrations/new/jobcan?lang=ja").get_data(as_text=True)
+    for label in ("連携名", "ID", "シークレットアクセスキー", "自動同期", "使用する", "使用しない"):
+        assert label in form
+    data = {"name": "テスト", "client_id": sim.client_id, "client_secret": sim.client_secret,
+            "environment": "custom", "api_base_url": sim.url, "auth_base_url": sim.url,
+            "refresh_summaries": "y", "requests_per_second": "50", "concurrency": "4", "auto_sync": "on"}
+    missing_urls = web.post("/admin/integrations/new/jobcan", data=dict(data, api_base_url=""))
+    assert 'id="api_base_url-error"' in missing_urls.get_data(as_text=True)
+    page = web.post("/admin/integrations/new/jobcan", data=data, follow_redirects=True).get_data(as_text=True)
+    assert "ジョブカン設定(テスト)と連携しました。" in page
+    assert "管理メニュー内「勤怠」画面より勤怠の同期が行なえます。" in page
+    assert sim.client_secret not in page
+    with app.app_context():
+        integration_id = db.session.scalar(select(Integration.id))
+    location = web.post("/admin/attendance/", data={"integration": integration_id, "start": START.isoformat(),
+                                                     "end": END.isoformat()}).headers["Location"]
+    result = web.get(location).get_data(as_text=True)
+    assert "成功" in result and "退勤打刻なし" in result  # status and the missing clock-out warnings
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AttendanceDay.id))) > 0

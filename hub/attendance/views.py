@@ -14,7 +14,8 @@ from hub.codes import normalize_code
 from hub.extensions import db
 from hub.models import Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
 from hub.settings.service import company_today
-from hub.sync.engine import SyncError, run_sync
+from hub.sync.background import run_in_background
+from hub.sync.engine import SyncError, start_run
 from hub.sync.report import ISSUE_ORDER, duration_seconds
 
 bp = Blueprint("attendance", __name__, url_prefix="/admin/attendance")
@@ -31,7 +32,7 @@ def index():
     if form.validate_on_submit():
         integration = db.session.get(Integration, form.integration.data)
         try:
-            run = run_sync(integration, form.start.data, form.end.data, Trigger.MANUAL, user_id=current_user.id)
+            run = start_run(integration, form.start.data, form.end.data, Trigger.MANUAL, user_id=current_user.id)
         except SyncError as exc:
             flash(str(exc), "error")
         else:
@@ -41,6 +42,7 @@ def index():
                 details={"run_id": run.id, "from": str(run.period_start), "to": str(run.period_end)},
             )
             db.session.commit()
+            run_in_background(run.id)
             return redirect(url_for("attendance.run", run_id=run.id))
     runs = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(HISTORY)).all()
     return render_template(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectChoice, SelectField, StringField, URLField
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Length, NumberRange, ValidationError
 
 from hub.forms import SecretField
 
@@ -29,8 +29,8 @@ class JobcanSettingsForm(FlaskForm):
         ],
         default="production",
     )
-    api_base_url = URLField(_l("API base URL"), [Optional(), URL(require_tld=False, message=_l("Enter a URL."))])
-    auth_base_url = URLField(_l("Auth base URL"), [Optional(), URL(require_tld=False, message=_l("Enter a URL."))])
+    api_base_url = URLField(_l("API base URL"))
+    auth_base_url = URLField(_l("Auth base URL"))
     refresh_summaries = BooleanField(_l("Recalculate daily summaries before reading"), default=True)
     requests_per_second = FloatField(
         _l("Requests per second"), [NumberRange(0.1, 50, _l("Enter a number from 0.1 to 50."))], default=5.0
@@ -38,9 +38,15 @@ class JobcanSettingsForm(FlaskForm):
     concurrency = IntegerField(_l("Parallel requests"), [NumberRange(1, 8, _l("Enter 1 to 8."))], default=2)
 
     def validate_api_base_url(self, field):
-        if self.environment.data == "custom" and not field.data:
-            raise ValidationError(_l("Enter the API base URL for custom URLs."))
+        self._custom_url(field, _l("Enter the API base URL for custom URLs."))
 
     def validate_auth_base_url(self, field):
-        if self.environment.data == "custom" and not field.data:
-            raise ValidationError(_l("Enter the auth base URL for custom URLs."))
+        self._custom_url(field, _l("Enter the auth base URL for custom URLs."))
+
+    def _custom_url(self, field, missing_message):
+        """Required with custom URLs (and then http or https); ignored for production and sandbox."""
+        if self.environment.data != "custom":
+            return
+        if not field.data:
+            raise ValidationError(missing_message)
+        URL(require_tld=False, message=_l("Enter a URL."))(self, field)
