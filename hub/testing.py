@@ -96,6 +96,7 @@ class ConformanceHarness(ABC):
 
     def expire_credentials(self) -> None:
         """Make the tokens issued so far invalid, so the provider must renew them; a no-op without tokens."""
+        return None  # deliberately optional: many fakes have no tokens
 
     def inject_rate_limit(self, count: int) -> None:
         """The next ``count`` calls answer "too many requests"; the provider must retry and succeed."""
@@ -107,6 +108,7 @@ class ConformanceHarness(ABC):
 
     def clear_faults(self) -> None:
         """Stop every injected fault."""
+        return None  # deliberately optional: a harness lives for one test
 
 
 class ProgressRecorder:

@@ -10,7 +10,15 @@ from wtforms import StringField
 
 from hub import hookimpl
 from hub.forms import SecretField
-from hub.providers import CheckResult, CheckStatus, Provider, ProviderAuthError, ProviderError
+from hub.providers import (
+    CheckResult,
+    CheckStatus,
+    Provider,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNetworkError,
+    RateLimited,
+)
 from hub.records import DayRecord, Interval, RemoteMember
 
 
@@ -27,6 +35,8 @@ class FakeHR:
     days: dict[tuple[str, date], DayRecord] = field(default_factory=dict)
     fail_with: Exception | None = None
     calls: int = 0
+    account: str | None = None  # the one account it serves; another is unreachable (None: any account)
+    rate_limited: int = 0  # how many of the next requests answer "too many requests"
 
     def day(self, remote_id: str, work_date: date, clock_in=540, clock_out=1080, breaks=((720, 780),), **extra):
         self.days[(remote_id, work_date)] = DayRecord(
@@ -45,21 +55,40 @@ class FakeProvider(Provider):
     name = "fakehr"
     label = "Fake HR"
     settings_form = FakeSettingsForm
+    max_attempts = 3
 
     def __init__(self, hr: FakeHR):
         self.hr = hr
 
+    def _request(self, settings) -> None:
+        """One request to the fake system, retried while it answers "too many requests"."""
+        for _attempt in range(self.max_attempts):
+            if self.hr.account is not None and settings.get("account") != self.hr.account:
+                raise ProviderNetworkError("The HR system could not be reached; check the account name.")
+            if settings.get("token") != "good":
+                raise ProviderAuthError("The token is wrong.")
+            if self.hr.rate_limited <= 0:
+                return
+            self.hr.rate_limited -= 1
+        raise RateLimited("The HR system kept answering 'too many requests'; try again later.")
+
     def check(self, settings):
-        if settings.get("token") != "good":
-            return CheckResult(CheckStatus.BAD_CREDENTIALS, "The token is wrong.")
+        try:
+            self._request(settings)
+        except ProviderAuthError as exc:
+            return CheckResult(CheckStatus.BAD_CREDENTIALS, str(exc))
+        except ProviderNetworkError as exc:
+            return CheckResult(CheckStatus.NETWORK, str(exc))
+        except RateLimited as exc:
+            return CheckResult(CheckStatus.RATE_LIMITED, str(exc))
         return CheckResult(CheckStatus.OK, "Connected.")
 
     def fetch_members(self, settings):
-        if settings.get("token") != "good":
-            raise ProviderAuthError("The token is wrong.")
+        self._request(settings)
         return list(self.hr.employees)
 
     def fetch_attendance(self, settings, remote_ids, start, end, progress):
+        self._request(settings)
         self.hr.calls += 1
         wanted = set(remote_ids)
         records = [

@@ -218,3 +218,26 @@ def test_a_sync_runs_in_the_background_and_the_page_follows_it(tmp_path, hr, mon
     threads[0].join(10)
     done = client.get(location).get_data(as_text=True)
     assert 'http-equiv="refresh"' not in done and "Succeeded" in done
+
+
+def test_background_run_stores_messages_in_the_starters_language(tmp_path, hr):
+    from hub.models import IssueKind
+    from hub.sync.background import run_in_background
+
+    app = make_app(tmp_path, plugins=[FakePlugin(hr)], HUB_SYNC_INLINE=False)
+    with app.app_context():
+        db.session.add(Member(code="P9999", name="いない 人"))
+        from hub.integrations.service import provider_named, save_integration
+
+        integration = save_integration(provider_named("fakehr"), "本社", {"token": "good"}, auto_sync=True)
+        db.session.commit()
+        from hub.models import Trigger
+        from hub.sync.engine import start_run
+
+        run_id = start_run(integration, date(2026, 11, 1), date(2026, 11, 2), Trigger.MANUAL).id
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        run_in_background(run_id).join(10)
+    with app.app_context():
+        issue = db.session.scalar(select(SyncRun).where(SyncRun.id == run_id)).issues
+        local = next(item for item in issue if item.kind is IssueKind.UNMATCHED_LOCAL)
+        assert local.message == "勤怠システムにこのコードの従業員がいません。"

@@ -234,3 +234,9 @@ def test_rate_limit_spaces_requests():
         limit.wait()
     assert time.monotonic() - start < 0.05  # it asked to sleep instead of sleeping here
     assert len(slept) == 4 and all(0.05 < delay <= 0.4 for delay in slept)
+
+
+def test_an_empty_granted_scope_means_none(requests_mock, client):
+    token_response(requests_mock, "t1", scope="")
+    client.token()
+    assert client.granted_scopes == ()

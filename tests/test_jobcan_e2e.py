@@ -341,9 +341,18 @@ def test_connect_in_the_browser_form_and_sync_from_attendance(tmp_path, sim):
     form = web.get("/admin/integrations/new/jobcan?lang=ja").get_data(as_text=True)
     for label in ("連携名", "ID", "シークレットアクセスキー", "自動同期", "使用する", "使用しない"):
         assert label in form
-    data = {"name": "テスト", "client_id": sim.client_id, "client_secret": sim.client_secret,
-            "environment": "custom", "api_base_url": sim.url, "auth_base_url": sim.url,
-            "refresh_summaries": "y", "requests_per_second": "50", "concurrency": "4", "auto_sync": "on"}
+    data = {
+        "name": "テスト",
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "environment": "custom",
+        "api_base_url": sim.url,
+        "auth_base_url": sim.url,
+        "refresh_summaries": "y",
+        "requests_per_second": "50",
+        "concurrency": "4",
+        "auto_sync": "on",
+    }
     missing_urls = web.post("/admin/integrations/new/jobcan", data=dict(data, api_base_url=""))
     assert 'id="api_base_url-error"' in missing_urls.get_data(as_text=True)
     page = web.post("/admin/integrations/new/jobcan", data=data, follow_redirects=True).get_data(as_text=True)
@@ -352,8 +361,9 @@ def test_connect_in_the_browser_form_and_sync_from_attendance(tmp_path, sim):
     assert sim.client_secret not in page
     with app.app_context():
         integration_id = db.session.scalar(select(Integration.id))
-    location = web.post("/admin/attendance/", data={"integration": integration_id, "start": START.isoformat(),
-                                                     "end": END.isoformat()}).headers["Location"]
+    location = web.post(
+        "/admin/attendance/", data={"integration": integration_id, "start": START.isoformat(), "end": END.isoformat()}
+    ).headers["Location"]
     result = web.get(location).get_data(as_text=True)
     assert "成功" in result and "退勤打刻なし" in result  # status and the missing clock-out warnings
     with app.app_context():

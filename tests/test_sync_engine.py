@@ -124,7 +124,7 @@ def test_issues_name_both_sides_with_suggestions(app):
     issues = {(issue.kind, issue.employee_code): issue for issue in run.issues}
     near = issues[(IssueKind.UNMATCHED_REMOTE, "p01003")]
     assert near.suggestion == "P1003" and near.employee_name == "三浦 佐千雄"  # suggested, never matched silently
-    assert "no staff code" in issues[(IssueKind.UNMATCHED_REMOTE, None)].message
+    assert "No staff code" in issues[(IssueKind.UNMATCHED_REMOTE, None)].message
     assert issues[(IssueKind.UNMATCHED_LOCAL, "P1003")].suggestion == "p01003"
     assert (IssueKind.UNMATCHED_LOCAL, "P2000") in issues
     missing = issues[(IssueKind.MISSING_CLOCK_OUT, "P1002")]

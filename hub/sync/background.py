@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from flask_babel import force_locale, get_locale
 
 from hub.sync.engine import execute_run
 
@@ -22,14 +23,18 @@ def run_in_background(run_id: int) -> threading.Thread | None:
     if app.config.get("HUB_SYNC_INLINE"):
         execute_run(run_id)
         return None
-    thread = threading.Thread(target=_execute, args=(app, run_id), name=f"sync-run-{run_id}", daemon=True)
+    # Issue messages are stored in the language of the admin who started the run.
+    locale = str(get_locale() or "ja")
+    thread = threading.Thread(target=_execute, args=(app, run_id, locale), name=f"sync-run-{run_id}", daemon=True)
     thread.start()
     return thread
 
 
-def _execute(app: Flask, run_id: int) -> None:
+def _execute(app: Flask, run_id: int, locale: str) -> None:
     with app.app_context():
-        try:
-            execute_run(run_id)
-        except Exception:  # execute_run records failures itself; this is the last resort for the log
-            log.exception("Background sync run %s crashed", run_id)
+        g.sync_run_id = run_id  # Flask-Babel ignores force_locale while g is empty
+        with force_locale(locale):
+            try:
+                execute_run(run_id)
+            except Exception:  # execute_run records failures itself; this is the last resort for the log
+                log.exception("Background sync run %s crashed", run_id)

@@ -315,9 +315,9 @@ def _record_unmatched(run: SyncRun, matching: Matching, issues: list[dict]) -> N
     today = run.period_end
     for employee, suggestion in matching.unmatched_remote:
         if employee.code.strip():
-            message = _("Employee %(name)s has no hub member with this code.", name=employee.name)
+            message = _("No hub member has this code.")
         else:
-            message = _("Employee %(name)s has no staff code in the attendance system.", name=employee.name)
+            message = _("No staff code is set in the attendance system.")
         issues.append(
             {
                 "kind": IssueKind.UNMATCHED_REMOTE,
@@ -345,7 +345,7 @@ def _record_unmatched(run: SyncRun, matching: Matching, issues: list[dict]) -> N
                 "employee_name": member.name,
                 "remote_id": None,
                 "member_id": member.id,
-                "message": _("Member %(name)s is not in the attendance system.", name=member.name),
+                "message": _("The attendance system has no employee with this code."),
                 "suggestion": near.code if near else None,
             }
         )

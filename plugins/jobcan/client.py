@@ -153,7 +153,8 @@ class JobcanClient:
                 continue
             finally:
                 oauth.close()
-            granted = str(token.get("scope") or " ".join(SCOPES)).split()
+            # No "scope" in the answer means all that was asked; an empty one means none was granted.
+            granted = str(token["scope"] if "scope" in token else " ".join(SCOPES)).split()
             self.granted_scopes = tuple(scope for scope in SCOPES if scope in granted)
             return dict(token)
         raise AssertionError("unreachable")
