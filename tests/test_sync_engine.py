@@ -325,3 +325,9 @@ def test_cli_integrations_add_verifies_first(app):
     assert check.exit_code == 0 and "ok" in check.stdout
     entries = db.session.scalars(select(AuditLog)).all()
     assert "good" not in json.dumps([entry.details for entry in entries])
+
+
+def test_every_run_is_audited(app):
+    run = sync()
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "sync.run"))
+    assert entry.target == "本社" and entry.details["run_id"] == run.id and entry.details["trigger"] == "cli"

@@ -36,12 +36,6 @@ def index():
         except SyncError as exc:
             flash(str(exc), "error")
         else:
-            audit.record(
-                "sync.run",
-                target=integration.name,
-                details={"run_id": run.id, "from": str(run.period_start), "to": str(run.period_end)},
-            )
-            db.session.commit()
             run_in_background(run.id)
             return redirect(url_for("attendance.run", run_id=run.id))
     runs = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(HISTORY)).all()

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub import audit
 from hub.extensions import db
 from hub.integrations.service import provider_for, provider_settings
 from hub.models import (
@@ -87,6 +88,12 @@ def start_run(
     )
     db.session.add(run)
     try:
+        db.session.flush()
+        audit.record(
+            "sync.run",
+            target=integration.name,
+            details={"run_id": run.id, "trigger": str(trigger), "from": str(start), "to": str(end)},
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
