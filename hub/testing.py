@@ -107,8 +107,8 @@ class ConformanceHarness(ABC):
         raise NotImplementedError("implement persistent_rate_limit() or set supports_rate_limit = False")
 
     def clear_faults(self) -> None:
-        """Stop every injected fault."""
-        return None  # deliberately optional: a harness lives for one test
+        """Stop every injected fault; override it when the fake outlives the harness (a shared server)."""
+        return None  # deliberately optional: a fake made for one test dies with it
 
 
 class ProgressRecorder:
