@@ -24,7 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
 
     ``plugins`` are registered beside the installed ones, before ``hub_init_app`` runs.
     """
-    from hub import encryption, i18n, security
+    from hub import encryption, i18n, jobs, security
     from hub.config import check_config, config_from_env, fill_secrets
     from hub.extensions import csrf, db, limiter, login_manager, migrate
     from hub.plugins import exporters, get_plugin_manager, providers
@@ -53,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         HUB_MEMBERS_PER_PAGE=50,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         BABEL_TRANSLATION_DIRECTORIES="translations",
+        HUB_QUEUE_IMMEDIATE=False,
     )
     app.config.from_mapping(config_from_env(instance))
     if test_config:
@@ -68,10 +69,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     encryption.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    jobs.init_app(app)
 
-    from hub import attendance, auth, cli, errors, home, integrations, members, settings
+    from hub import attendance, auth, cli, errors, health, home, integrations, members, settings
 
-    for area in (auth, home, settings, members, integrations, attendance, errors, cli):
+    for area in (auth, home, settings, members, integrations, attendance, health, errors, cli):
         area.init_app(app)
 
     pm = get_plugin_manager(blocked=app.config["HUB_BLOCKED_PLUGINS"], extra=plugins)

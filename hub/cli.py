@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -53,6 +52,7 @@ def init_app(app: Flask) -> None:
         integrations_group,
         sync_command,
         runs_group,
+        worker_command,
     ):
         app.cli.add_command(command)
 
@@ -60,8 +60,14 @@ def init_app(app: Flask) -> None:
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also run a job consumer (syncs, the daily auto sync) in this process.",
+)
 @with_appcontext
-def run_command(host: str, port: int) -> None:
+def run_command(host: str, port: int, worker: bool) -> None:
     """Serve the hub with the development server (production runs the WSGI app under gunicorn)."""
     from werkzeug.serving import run_simple
 
@@ -74,7 +80,53 @@ def run_command(host: str, port: int) -> None:
         click.secho(f"  {base}/setup?token={issue_setup_token()}\n", bold=True)
         click.echo("(or run `.venv/bin/hub create-admin EMAIL`; the link stops working once an admin exists)\n")
     click.echo(f"Kintai Hub on {base}  (Ctrl+C to stop)")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    consumer = _start_consumer(workers=2, periodic=True) if worker else None
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+def _start_consumer(workers: int, periodic: bool):
+    """A Huey consumer on threads of this process; Ctrl+C stays with the web server."""
+    import signal
+
+    from huey.consumer import Consumer
+
+    from hub.jobs import queue
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer = Consumer(queue(), workers=workers, periodic=periodic, worker_type="thread")
+    consumer.start()
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    return consumer
+
+
+@click.command("worker")
+@click.option(
+    "--workers",
+    "-w",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker threads, each running one sync at a time.",
+)
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Run the schedule (daily auto sync, reaping dead runs); exactly one process should.",
+)
+@with_appcontext
+def worker_command(workers: int, periodic: bool) -> None:
+    """Consume the job queue (HUB_QUEUE_URL) until stopped with Ctrl+C or SIGTERM."""
+    from huey.consumer import Consumer
+
+    from hub.jobs import queue
+
+    Consumer(queue(), workers=workers, periodic=periodic, worker_type="thread").run()
 
 
 @click.command("create-admin")
@@ -174,11 +226,3 @@ def plugins_command(as_json: bool) -> None:
     for info in infos:
         click.echo(f"{info['name']} {info['version'] or ''}".rstrip())
         click.echo(f"  hooks: {', '.join(info['hooks']) or '-'}")
-
-
-def cli_language() -> str:
-    """Language for messages outside a web request: HUB_LANGUAGE, else ja when LANG is Japanese."""
-    chosen = os.environ.get("HUB_LANGUAGE", "")
-    if chosen in ("ja", "en"):
-        return chosen
-    return "ja" if os.environ.get("LANG", "").startswith("ja") else "en"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, g, has_request_context, request, session, url_for
 from flask_babel import get_locale
 
@@ -27,8 +29,6 @@ def language_url(code: str) -> str:
 
 def select_locale() -> str:
     if not has_request_context():
-        from hub.cli import cli_language
-
         return cli_language()
     chosen = session.get("lang")
     if chosen in LANGUAGES:
@@ -48,3 +48,11 @@ def _remember_language_choice():
     choice = request.args.get("lang")
     if choice in LANGUAGES:
         session["lang"] = choice
+
+
+def cli_language() -> str:
+    """Language for messages outside a web request: HUB_LANGUAGE, else ja when LANG is Japanese."""
+    chosen = os.environ.get("HUB_LANGUAGE", "")
+    if chosen in LANGUAGES:
+        return chosen
+    return "ja" if os.environ.get("LANG", "").startswith("ja") else "en"

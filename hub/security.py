@@ -23,7 +23,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 #: Endpoints a visitor without a session may reach; everything else, plugins' pages included, needs login.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static", "health.healthz"}
 
 
 def init_app(app: Flask) -> None:

@@ -65,7 +65,7 @@ def make_app(tmp_path, **overrides):
         "HUB_ENCRYPTION_KEYS": [TEST_KEY],
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
         "WTF_CSRF_ENABLED": False,
-        "HUB_SYNC_INLINE": True,  # deterministic; tests of the background thread turn it off
+        "HUB_QUEUE_IMMEDIATE": True,  # Huey runs tasks inline; tests of a real consumer turn it off
     }
     config.update(overrides)
     plugins = config.pop("plugins", ())

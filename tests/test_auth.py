@@ -192,12 +192,12 @@ def test_first_admin_through_the_setup_link(app, client):
 def test_run_prints_a_setup_link_only_without_admin(app, runner, monkeypatch):
     served = []
     monkeypatch.setattr("werkzeug.serving.run_simple", lambda *args, **kwargs: served.append(args))
-    result = runner.invoke(args=["run", "--port", "5055"])
+    result = runner.invoke(args=["run", "--port", "5055", "--no-worker"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:5055/setup?token=" in result.output
     assert served and served[0][:2] == ("127.0.0.1", 5055)
     runner.invoke(args=["create-admin", "a@example.com", "--password-stdin"], input="long enough pw\n")
-    assert "setup?token=" not in runner.invoke(args=["run"]).output
+    assert "setup?token=" not in runner.invoke(args=["run", "--no-worker"]).output
 
 
 def test_create_admin_cli(app, runner):

@@ -15,7 +15,7 @@ from hub.extensions import db
 from hub.models import Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
 from hub.settings.service import company_today
 from hub.sync.background import run_in_background
-from hub.sync.engine import SyncError, start_run
+from hub.sync.engine import SyncError, request_cancel, start_run
 from hub.sync.report import ISSUE_ORDER, duration_seconds
 
 bp = Blueprint("attendance", __name__, url_prefix="/admin/attendance")
@@ -32,7 +32,9 @@ def index():
     if form.validate_on_submit():
         integration = db.session.get(Integration, form.integration.data)
         try:
-            run = start_run(integration, form.start.data, form.end.data, Trigger.MANUAL, user_id=current_user.id)
+            run = start_run(
+                integration, form.start.data, form.end.data, Trigger.MANUAL, user_id=current_user.id, queued=True
+            )
         except SyncError as exc:
             flash(str(exc), "error")
         else:
@@ -53,6 +55,17 @@ def run(run_id: int):
     return render_template(
         "attendance/run.html", run=sync_run, grouped=grouped, duration=duration_seconds(sync_run), creatable=creatable
     )
+
+
+@bp.route("/runs/<int(max=2147483647):run_id>/cancel", methods=["POST"])
+def cancel(run_id: int):
+    """Cancel a queued run, or ask a running one to stop; nothing unfinished is written."""
+    sync_run = db.get_or_404(SyncRun, run_id)
+    if request_cancel(sync_run):
+        flash(_("Cancelling sync #%(id)d; nothing it has not finished will be written.", id=sync_run.id), "info")
+    else:
+        flash(_("Sync #%(id)d has already ended.", id=sync_run.id), "error")
+    return redirect(url_for("attendance.run", run_id=sync_run.id))
 
 
 @bp.route("/runs/<int(max=2147483647):run_id>/members", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
@@ -75,6 +76,7 @@ class SyncRun(db.Model):
     progress_stage: Mapped[str | None] = mapped_column(String(50))
     progress_percent: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,8 +11,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hub.extensions import db
+from hub.i18n import cli_language
+from hub.jobs import enqueue_run
 from hub.models import Integration, RunStatus, SyncRun, Trigger
-from hub.sync.engine import SyncError, run_sync
+from hub.sync.engine import SyncError, run_sync, start_run
 from hub.sync.report import COUNT_KEYS, run_as_dict
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -44,8 +46,14 @@ def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) 
         click.echo(f"No integration named {name}.", err=True)
         sys.exit(EXIT_USAGE)
     if enqueue:
-        click.echo("--enqueue needs the job queue, which this version does not have yet.", err=True)
-        sys.exit(EXIT_USAGE)
+        try:
+            run = start_run(integration, first, last, Trigger.CLI, queued=True)
+        except SyncError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_USAGE)
+        enqueue_run(run.id, cli_language())
+        click.echo(json.dumps({"run_id": run.id, "status": str(run.status)}) if as_json else run.id)
+        return
     with click.progressbar(length=100, label=f"Syncing {name}", file=sys.stderr, show_percent=True) as bar:
         shown = [0]
 

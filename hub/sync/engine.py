@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
+from flask import current_app, g
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +24,7 @@ from hub import audit
 from hub.extensions import db
 from hub.integrations.service import provider_for, provider_settings
 from hub.models import (
+    ACTIVE_STATUSES,
     AttendanceBreak,
     AttendanceDay,
     DayState,
@@ -60,6 +64,10 @@ class SyncAlreadyRunning(SyncError):
     """The integration already has a queued or running sync."""
 
 
+class SyncCancelled(SyncError):
+    """An admin cancelled the run, or it was marked interrupted; nothing is written."""
+
+
 def check_period(start: date, end: date) -> None:
     if end < start:
         raise SyncPeriodError(_("The end date is before the start date."))
@@ -68,10 +76,19 @@ def check_period(start: date, end: date) -> None:
 
 
 def start_run(
-    integration: Integration, start: date, end: date, trigger: Trigger, user_id: int | None = None
+    integration: Integration,
+    start: date,
+    end: date,
+    trigger: Trigger,
+    user_id: int | None = None,
+    queued: bool = False,
 ) -> SyncRun:
-    """Record a running SyncRun; the database refuses a second active run of one integration."""
+    """Record a running (or ``queued``) SyncRun; the database refuses a second active run of one integration.
+
+    A run left "running" by a worker that died is marked interrupted first, so it cannot block the integration.
+    """
     check_period(start, end)
+    reap_stale_runs(integration.id)
     now = utcnow()
     run = SyncRun(
         integration_id=integration.id,
@@ -79,12 +96,12 @@ def start_run(
         trigger=trigger,
         period_start=start,
         period_end=end,
-        status=RunStatus.RUNNING,
+        status=RunStatus.QUEUED if queued else RunStatus.RUNNING,
         started_by_id=user_id,
         queued_at=now,
-        started_at=now,
+        started_at=None if queued else now,
         heartbeat_at=now,
-        progress_stage="start",
+        progress_stage="queued" if queued else "start",
     )
     db.session.add(run)
     try:
@@ -116,47 +133,90 @@ def run_sync(
     return execute_run(run.id, on_progress=on_progress)
 
 
-def execute_run(run_id: int, on_progress: Callable[[SyncRun], None] | None = None) -> SyncRun:
-    """Fetch, match, validate and write for an already started run."""
+def execute_run_in_locale(run_id: int, locale: str) -> SyncRun | None:
+    """Execute a run outside a request, with issue messages in ``locale`` (the language of who started it)."""
+    g.hub_sync_run_id = run_id  # Flask-Babel ignores force_locale while g is empty
+    with force_locale(locale):
+        return execute_run(run_id)
+
+
+def execute_run(run_id: int, on_progress: Callable[[SyncRun], None] | None = None) -> SyncRun | None:
+    """Fetch, match, validate and write for a started run; a cancelled or finished run is left alone."""
     run = db.session.get(SyncRun, run_id)
+    if run is None or run.status not in ACTIVE_STATUSES:
+        return run
+    if run.status is RunStatus.QUEUED:
+        claimed = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == RunStatus.QUEUED)
+            .values(status=RunStatus.RUNNING, started_at=utcnow(), heartbeat_at=utcnow(), progress_stage="start")
+        ).rowcount
+        db.session.commit()
+        if not claimed:  # cancelled between the two statements
+            return db.session.get(SyncRun, run_id)
+        db.session.refresh(run)
     integration = db.session.get(Integration, run.integration_id)
     reporter = _ProgressReporter(run_id, on_progress)
     began = time.monotonic()
     try:
-        provider = provider_for(integration)
-        settings = provider_settings(integration)
-        remote = provider.fetch_members(settings)
-        reporter.stage("members", requests=reporter.requests)
-        members = list(db.session.scalars(select(Member)))
-        matching = match_members(remote, members)
-        records = list(
-            provider.fetch_attendance(settings, list(matching.matched), run.period_start, run.period_end, reporter)
-        )
+        with _Heartbeat(run_id):
+            matching, records = _fetch(run, integration, reporter)
         requests = reporter.requests
+    except SyncCancelled as exc:
+        return _fail(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
     except ProviderError as exc:
         return _fail(run_id, str(exc), reporter.requests, integration_error=True)
     except Exception as exc:  # a bug must not leave the run "running"
         log.exception("Sync run %s failed", run_id)
         return _fail(run_id, _("Unexpected error: %(error)s", error=type(exc).__name__), reporter.requests)
-    reporter.stage("write", requests=requests)
+    try:
+        reporter.stage("write", requests=requests)
+    except SyncCancelled as exc:
+        return _fail(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
     outcome = _write(run, integration, matching, records)
     run.requests = requests
-    run.status = outcome.status
     run.error = outcome.error
     run.progress_stage, run.progress_percent = "done", 100
     run.finished_at = run.heartbeat_at = utcnow()
     integration.health, integration.health_message = Health.OK, None
     integration.last_success_at = run.finished_at
+    db.session.flush()
+    # Only a run still "running" may finish: one marked interrupted meanwhile must not write anything.
+    finished = db.session.execute(
+        update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == RunStatus.RUNNING).values(status=outcome.status)
+    ).rowcount
+    if not finished:
+        db.session.rollback()
+        log.warning("Sync run %s was interrupted or cancelled before it could commit; nothing written", run_id)
+        return db.session.get(SyncRun, run_id)
     db.session.commit()
+    db.session.refresh(run)
     log.info("Sync run %s of %s: %s in %.1f s", run.id, run.integration_name, run.status, time.monotonic() - began)
     announce_sync_finished(run)
     return run
 
 
-def _fail(run_id: int, message: str, requests: int, integration_error: bool = False) -> SyncRun:
+def _fetch(run: SyncRun, integration: Integration, reporter: _ProgressReporter):
+    """Members, matching and day records from the provider; raises before anything is written."""
+    provider = provider_for(integration)
+    settings = provider_settings(integration)
+    remote = provider.fetch_members(settings)
+    reporter.stage("members", requests=reporter.requests)
+    matching = match_members(remote, db.session.scalars(select(Member)))
+    records = list(
+        provider.fetch_attendance(settings, list(matching.matched), run.period_start, run.period_end, reporter)
+    )
+    return matching, records
+
+
+def _fail(
+    run_id: int, message: str, requests: int, integration_error: bool = False, status: RunStatus = RunStatus.FAILED
+) -> SyncRun:
     db.session.rollback()
     run = db.session.get(SyncRun, run_id)
-    run.status, run.error, run.requests = RunStatus.FAILED, message, requests
+    if run.status not in ACTIVE_STATUSES:  # already interrupted or cancelled elsewhere
+        return run
+    run.status, run.error, run.requests = status, message, requests
     run.finished_at = run.heartbeat_at = utcnow()
     run.progress_stage = "failed"
     if integration_error and run.integration_id:
@@ -193,10 +253,108 @@ class _ProgressReporter:
         values = {"progress_stage": stage, "requests": requests, "heartbeat_at": utcnow()}
         if percent is not None:
             values["progress_percent"] = percent
-        with db.engine.begin() as connection:
-            connection.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(**values))
+        if not _beat(self.run_id, values):
+            raise SyncCancelled(_("Cancelled; nothing was written."))
         if self.on_progress:
             self.on_progress(values)
+
+
+def _beat(run_id: int, values: dict) -> bool:
+    """Record progress on a connection of its own; False when the run was cancelled or marked interrupted."""
+    with db.engine.begin() as connection:
+        return bool(
+            connection.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id, SyncRun.status == RunStatus.RUNNING, SyncRun.cancel_requested.is_(False))
+                .values(**values)
+            ).rowcount
+        )
+
+
+class _Heartbeat:
+    """Beats every few seconds while the provider is busy (a long Retry-After, a slow page)."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.interval = max(1.0, min(30.0, current_app.config["HUB_HEARTBEAT_TIMEOUT"] / 5))
+        self._stop = threading.Event()
+        self._app = current_app._get_current_object()
+        self._thread = threading.Thread(target=self._loop, name=f"sync-heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self):
+        with self._app.app_context():
+            while not self._stop.wait(self.interval):
+                _beat(self.run_id, {"heartbeat_at": utcnow()})
+
+
+# --- run lifecycle: cancel and reap -------------------------------------------------------------------
+
+
+def request_cancel(run: SyncRun) -> bool:
+    """Cancel a queued run at once, or ask a running one to stop at its next progress step."""
+    if run.status is RunStatus.QUEUED:
+        done = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run.id, SyncRun.status == RunStatus.QUEUED)
+            .values(
+                status=RunStatus.INTERRUPTED,
+                error=_("Cancelled before it started."),
+                finished_at=utcnow(),
+                progress_stage="cancelled",
+                cancel_requested=True,
+            )
+        ).rowcount
+    elif run.status is RunStatus.RUNNING:
+        done = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING)
+            .values(cancel_requested=True)
+        ).rowcount
+    else:
+        done = 0
+    if done:
+        audit.record("sync.cancel", target=run.integration_name, details={"run_id": run.id})
+    db.session.commit()
+    db.session.refresh(run)
+    if done and run.status is RunStatus.INTERRUPTED:
+        announce_sync_finished(run)
+    return bool(done)
+
+
+def reap_stale_runs(integration_id: int | None = None, now=None) -> list[int]:
+    """Mark running runs without a heartbeat for HUB_HEARTBEAT_TIMEOUT seconds as interrupted."""
+    now = now or utcnow()
+    limit = now - timedelta(seconds=current_app.config["HUB_HEARTBEAT_TIMEOUT"])
+    query = select(SyncRun).where(SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at < limit)
+    if integration_id is not None:
+        query = query.where(SyncRun.integration_id == integration_id)
+    reaped = []
+    for run in db.session.scalars(query).all():
+        changed = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run.id, SyncRun.status == RunStatus.RUNNING, SyncRun.heartbeat_at < limit)
+            .values(
+                status=RunStatus.INTERRUPTED,
+                finished_at=now,
+                progress_stage="interrupted",
+                error=_("The worker stopped answering; nothing this run had not committed was kept."),
+            )
+        ).rowcount
+        if changed:
+            reaped.append(run.id)
+    db.session.commit()
+    for run_id in reaped:
+        log.warning("Sync run %s had no heartbeat since %s: marked interrupted", run_id, limit)
+        announce_sync_finished(db.session.get(SyncRun, run_id))
+    return reaped
 
 
 # --- write phase -------------------------------------------------------------------------------------
@@ -238,16 +396,18 @@ def _write(run: SyncRun, integration: Integration, matching: Matching, records: 
 
     _record_unmatched(run, matching, issues)
     inserts, updates, present = [], [], set()
+    fetched = rejected = skipped_locked = unchanged = 0
+    synced_at = utcnow()
     for record in records:
         member = member_of.get(record.remote_id)
         if member is None:
             continue
-        run.fetched += 1
+        fetched += 1
         key = (member.id, record.work_date)
         present.add(key)
         reasons = validation.problems(record)
         if reasons:
-            run.rejected += 1
+            rejected += 1
             issues.append(
                 _issue(
                     IssueKind.REJECTED,
@@ -258,7 +418,7 @@ def _write(run: SyncRun, integration: Integration, matching: Matching, records: 
             )
             continue
         if key in locked:
-            run.skipped_locked += 1
+            skipped_locked += 1
             continue
         if record.missing_clock_out:
             issues.append(
@@ -271,16 +431,18 @@ def _write(run: SyncRun, integration: Integration, matching: Matching, records: 
             )
         digest = content_hash(record)
         previous = existing.get(key)
-        row = _row(record, member.id, integration.id, digest)
+        if previous is not None and previous[1] == integration.id and previous[2] == digest:
+            unchanged += 1
+            continue
+        row = _row(record, member.id, integration.id, digest, synced_at)
         if previous is None:
             inserts.append((row, record))
-        elif previous[1] == integration.id and previous[2] == digest:
-            run.unchanged += 1
         else:
             if previous[1] not in (None, integration.id):
                 conflicts.setdefault(member.id, set()).add(previous[3] or "?")
             row["id"] = previous[0]
             updates.append((row, record))
+    run.fetched, run.rejected, run.skipped_locked, run.unchanged = fetched, rejected, skipped_locked, unchanged
 
     vanished = [
         previous[0]
@@ -313,7 +475,7 @@ def _write(run: SyncRun, integration: Integration, matching: Matching, records: 
     if issues:
         db.session.execute(insert(SyncIssue), [dict(issue, run_id=run.id) for issue in issues])
     run.warnings = sum(1 for issue in issues if issue["kind"] in (IssueKind.MISSING_CLOCK_OUT, IssueKind.CONFLICT))
-    if run.rejected and outcome.status is RunStatus.SUCCEEDED:
+    if rejected and outcome.status is RunStatus.SUCCEEDED:
         outcome.status = RunStatus.PARTIAL
     return outcome
 
@@ -372,7 +534,7 @@ def _issue(kind: IssueKind, member: Member, day: date | None, message: str) -> d
     }
 
 
-def _row(record: DayRecord, member_id: int, integration_id: int, digest: str) -> dict:
+def _row(record: DayRecord, member_id: int, integration_id: int, digest: str, synced_at) -> dict:
     return {
         "member_id": member_id,
         "work_date": record.work_date,
@@ -387,7 +549,7 @@ def _row(record: DayRecord, member_id: int, integration_id: int, digest: str) ->
         "remote_id": record.remote_id,
         "content_hash": digest,
         "raw_payload": dict(record.raw) or None,
-        "synced_at": utcnow(),
+        "synced_at": synced_at,
     }
 
 
@@ -426,12 +588,22 @@ def _locked_days(member_ids: list[int], start: date, end: date) -> set[tuple[int
 
 
 def _insert_days(inserts: list[tuple[dict, DayRecord]]) -> None:
+    """One executemany for the days (every row has every key, so no batch splits), then their ids by key."""
     if not inserts:
         return
-    ids = db.session.scalars(
-        insert(AttendanceDay).returning(AttendanceDay.id, sort_by_parameter_order=True), [row for row, _ in inserts]
-    ).all()
-    _insert_children(list(zip(ids, (record for _, record in inserts), strict=True)))
+    db.session.execute(AttendanceDay.__table__.insert(), [row for row, _ in inserts])
+    wanted = {(row["member_id"], row["work_date"]): record for row, record in inserts}
+    first = min(day for _member, day in wanted)
+    last = max(day for _member, day in wanted)
+    ids = []
+    for chunk in _chunks(sorted({member_id for member_id, _day in wanted})):
+        rows = db.session.execute(
+            select(AttendanceDay.id, AttendanceDay.member_id, AttendanceDay.work_date).where(
+                AttendanceDay.member_id.in_(chunk), AttendanceDay.work_date.between(first, last)
+            )
+        )
+        ids.extend((day_id, wanted[(member_id, day)]) for day_id, member_id, day in rows if (member_id, day) in wanted)
+    _insert_children(ids)
 
 
 def _update_days(updates: list[tuple[dict, DayRecord]]) -> None:

@@ -34,6 +34,7 @@ REFRESH_TIMEOUT = 120.0
 def client_options(settings: ProviderSettings) -> ClientOptions:
     """Connection options from an integration's settings (environment or custom URLs)."""
     environment = settings.get("environment") or "production"
+    pace = settings.get("requests_per_second")
     if environment == "custom":
         api_base, auth_base = settings.get("api_base_url"), settings.get("auth_base_url")
     else:
@@ -43,7 +44,7 @@ def client_options(settings: ProviderSettings) -> ClientOptions:
         auth_base=auth_base,
         client_id=settings.get("client_id") or "",
         client_secret=settings.get("client_secret") or "",
-        requests_per_second=float(settings.get("requests_per_second") or 5.0),
+        requests_per_second=float(5.0 if pace is None else pace),  # 0: unpaced
         concurrency=int(settings.get("concurrency") or 2),
     )
 

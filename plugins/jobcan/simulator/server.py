@@ -81,7 +81,12 @@ class _Fault:
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler without the per-request access log line (errors are still logged)."""
+    """Werkzeug's handler without the per-request access log line (errors are still logged).
+
+    HTTP/1.1 keeps connections alive between requests, as Jobcan's servers do.
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
