@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 
@@ -135,3 +137,17 @@ def logged_in(client, auth, admin):
     response = auth.login()
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway database on the PostgreSQL server named by HUB_TEST_DATABASE_URL."""
+    base = sa.make_url(service_url("HUB_TEST_DATABASE_URL"))
+    name = f"hub_migrate_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -11,7 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from hub.extensions import db
-from tests.conftest import make_app, service_url
+from tests.conftest import make_app
 
 
 def _check_upgrade_matches_models(app):
@@ -50,20 +48,6 @@ def _fresh_app(tmp_path, url):
 
 def test_migrations_match_models_on_sqlite(tmp_path):
     _check_upgrade_matches_models(_fresh_app(tmp_path, f"sqlite:///{tmp_path / 'migrate.sqlite3'}"))
-
-
-@pytest.fixture
-def postgres_url():
-    """A throwaway database on the PostgreSQL server named by HUB_TEST_DATABASE_URL."""
-    base = sa.make_url(service_url("HUB_TEST_DATABASE_URL"))
-    name = f"hub_migrate_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_migrations_match_models_on_postgresql(tmp_path, postgres_url):

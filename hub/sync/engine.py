@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, g
 from flask_babel import force_locale
@@ -82,14 +82,15 @@ def start_run(
     trigger: Trigger,
     user_id: int | None = None,
     queued: bool = False,
+    now: datetime | None = None,
 ) -> SyncRun:
     """Record a running (or ``queued``) SyncRun; the database refuses a second active run of one integration.
 
     A run left "running" by a worker that died is marked interrupted first, so it cannot block the integration.
     """
     check_period(start, end)
-    reap_stale_runs(integration.id)
-    now = utcnow()
+    now = now or utcnow()
+    reap_stale_runs(integration.id, now=now)
     run = SyncRun(
         integration_id=integration.id,
         integration_name=integration.name,

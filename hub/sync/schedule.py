@@ -65,7 +65,7 @@ def tick(now: datetime | None = None) -> list[int]:
         start = today - timedelta(days=MAX_PERIOD_DAYS - 1)
         try:
             with force_locale("ja"):
-                run = start_run(integration, start, today, Trigger.AUTO, queued=True)
+                run = start_run(integration, start, today, Trigger.AUTO, queued=True, now=now)
         except SyncAlreadyRunning:
             log.info("Auto sync of %s waits: another run is active", integration.name)
             continue
