@@ -59,13 +59,76 @@ class EnglishClient(FlaskClient):
         self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
+class ThrowawayDatabases:
+    """Fresh PostgreSQL databases on the server of HUB_TEST_DATABASE_URL, dropped when the test ends."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.apps: list = []
+
+    def create(self) -> str:
+        base = sa.make_url(service_url("HUB_TEST_DATABASE_URL"))
+        name = f"hub_test_{uuid.uuid4().hex[:12]}"
+        with _admin_engine(base).connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        for app in self.apps:
+            with app.app_context():
+                db.engine.dispose()
+        if self.names:
+            base = sa.make_url(os.environ["HUB_TEST_DATABASE_URL"])
+            with _admin_engine(base).connect() as connection:
+                for name in self.names:
+                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.names.clear()
+        self.apps.clear()
+
+
+_ADMIN_ENGINES: dict = {}
+_THROWAWAY = ThrowawayDatabases()
+
+
+def _admin_engine(base):
+    key = base.render_as_string(hide_password=False)
+    if key not in _ADMIN_ENGINES:
+        _ADMIN_ENGINES[key] = sa.create_engine(
+            base.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
+    return _ADMIN_ENGINES[key]
+
+
+def suite_on_postgres() -> bool:
+    """`HUB_TEST_SUITE_ON_POSTGRES=1` runs every app of the suite on its own PostgreSQL database."""
+    return os.environ.get("HUB_TEST_SUITE_ON_POSTGRES", "") not in ("", "0")
+
+
+@pytest.fixture(autouse=True)
+def _drop_throwaway_databases():
+    yield
+    _THROWAWAY.drop_all()
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway database on the PostgreSQL server named by HUB_TEST_DATABASE_URL."""
+    return _THROWAWAY.create()
+
+
 def make_app(tmp_path, **overrides):
     tmp_path.mkdir(parents=True, exist_ok=True)
+    default_database = (
+        _THROWAWAY.create()
+        if suite_on_postgres() and "SQLALCHEMY_DATABASE_URI" not in overrides
+        else f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    )
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "HUB_ENCRYPTION_KEYS": [TEST_KEY],
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": default_database,
         "WTF_CSRF_ENABLED": False,
         "HUB_QUEUE_IMMEDIATE": True,  # Huey runs tasks inline; tests of a real consumer turn it off
     }
@@ -73,6 +136,7 @@ def make_app(tmp_path, **overrides):
     plugins = config.pop("plugins", ())
     app = create_app(config, plugins=plugins)
     app.test_client_class = EnglishClient
+    _THROWAWAY.apps.append(app)
     with app.app_context():
         db.create_all()
     return app
@@ -137,17 +201,3 @@ def logged_in(client, auth, admin):
     response = auth.login()
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
-
-
-@pytest.fixture
-def postgres_url():
-    """A throwaway database on the PostgreSQL server named by HUB_TEST_DATABASE_URL."""
-    base = sa.make_url(service_url("HUB_TEST_DATABASE_URL"))
-    name = f"hub_migrate_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()

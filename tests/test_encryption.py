@@ -42,7 +42,8 @@ def test_keys_rotate_re_encrypts_with_the_newest_key(tmp_path, caplog):
         before = db.session.get(Integration, integration_id).secrets_token
 
     # The admin puts a new key first and runs `hub keys rotate`.
-    rotated_app = make_app(tmp_path, HUB_ENCRYPTION_KEYS=[new, old])
+    same_database = app.config["SQLALCHEMY_DATABASE_URI"]
+    rotated_app = make_app(tmp_path, HUB_ENCRYPTION_KEYS=[new, old], SQLALCHEMY_DATABASE_URI=same_database)
     caplog.set_level(logging.DEBUG)
     result = rotated_app.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
@@ -64,7 +65,8 @@ def test_rotate_with_a_missing_key_changes_nothing(tmp_path):
     integration_id = _store(app)
     with app.app_context():
         before = db.session.get(Integration, integration_id).secrets_token
-    wrong = make_app(tmp_path, HUB_ENCRYPTION_KEYS=[Fernet.generate_key().decode()])
+    wrong = make_app(tmp_path, HUB_ENCRYPTION_KEYS=[Fernet.generate_key().decode()],
+                     SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
     result = wrong.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 1
     assert "cannot be decrypted" in result.output and "Nothing was changed." in result.output
