@@ -61,6 +61,7 @@ ADMIN_PASSWORD = "load-check-password-1"
 INTEGRATIONS = (("本社", 11), ("支社", 12))  # name, simulator seed
 ENDED_OK = ("succeeded", "partial", "interrupted")
 ACTIVE = ("queued", "running")
+MAX_FRESH = 3  # fresh syncs the script starts per integration after a run ended interrupted or failed
 HEARTBEAT_TIMEOUT = 20
 TICK_SECONDS = 60  # hub.scheduler_tick runs every minute on the worker with --periodic
 MAX_REQUESTS_PER_THREAD = 1_000_000
@@ -188,9 +189,13 @@ class Children:
             self.stop(name)
 
 
-def create_database(name: str) -> str:
+CLEANUP_DATABASES: list[str] = []
+
+
+def create_database(name: str, template: str | None = None) -> str:
+    CLEANUP_DATABASES.append(name)
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return f"{PG_SERVER}/{name}"
 
 
@@ -239,59 +244,42 @@ def hub(env: dict, *args: str, stdin: str | None = None, timeout: float = 180) -
 class Simulator:
     name: str  # the integration it serves
     seed: int
+    label: str  # its log's name
     url: str = ""
     client_id: str = ""
     client_secret: str = ""
 
 
-def start_simulator(children: Children, env: dict, args, integration: str, seed: int, clean: bool) -> Simulator:
+def launch_simulator(children: Children, env: dict, args, integration: str, seed: int, clean: bool) -> Simulator:
+    """Start `hub jobcan simulator` on a free port; :func:`await_simulator` reads its URL and credentials."""
     first, last = START, START + timedelta(days=args.days - 1)
     label = f"sim-{'clean' if clean else 'faulty'}-{seed}"
     faults = ["0", "0", "0"] if clean else [str(args.rate_429), str(args.rate_5xx), str(args.latency_ms)]
-    argv = [
-        HUB,
-        "jobcan",
-        "simulator",
-        "--port",
-        "0",
-        "--employees",
-        str(args.employees),
-        "--from",
-        first.isoformat(),
-        "--to",
-        last.isoformat(),
-        "--seed",
-        str(seed),
-        "--rate-429",
-        faults[0],
-        "--retry-after",
-        "1",
-        "--rate-5xx",
-        faults[1],
-        "--latency-ms",
-        faults[2],
-    ]
+    argv = [HUB, "jobcan", "simulator", "--port", "0", "--employees", str(args.employees)]
+    argv += ["--from", first.isoformat(), "--to", last.isoformat(), "--seed", str(seed), "--retry-after", "1"]
+    argv += ["--rate-429", faults[0], "--rate-5xx", faults[1], "--latency-ms", faults[2]]
     children.start(label, argv, env)
-    simulator = Simulator(integration, seed)
-    deadline = time.monotonic() + 60
+    return Simulator(integration, seed, label)
+
+
+def await_simulator(children: Children, simulator: Simulator, timeout: float = 60) -> Simulator:
+    deadline = time.monotonic() + timeout
+    patterns = {
+        "url": r"listening on (http://\S+)",
+        "client_id": r"ID \(client ID\):\s+(\S+)",
+        "client_secret": r"Secret:\s+(\S+)",
+    }
     while time.monotonic() < deadline:
-        text = children.read_log(label)
-        found = {
-            key: re.search(pattern, text)
-            for key, pattern in (
-                ("url", r"listening on (http://\S+)"),
-                ("client_id", r"ID \(client ID\):\s+(\S+)"),
-                ("client_secret", r"Secret:\s+(\S+)"),
-            )
-        }
+        text = children.read_log(simulator.label)
+        found = {key: re.search(pattern, text) for key, pattern in patterns.items()}
         if all(found.values()):
             for key, match in found.items():
                 setattr(simulator, key, match.group(1))
             return simulator
-        if children.procs[label].poll() is not None:
-            raise RuntimeError(f"simulator {label} exited:\n{text[-2000:]}")
+        if children.procs[simulator.label].poll() is not None:
+            raise RuntimeError(f"simulator {simulator.label} exited:\n{text[-2000:]}")
         time.sleep(0.1)
-    raise RuntimeError(f"simulator {label} did not start in 60 s")
+    raise RuntimeError(f"simulator {simulator.label} did not start in {timeout:.0f} s")
 
 
 def add_integration(env: dict, simulator: Simulator, rps: int) -> None:
@@ -513,6 +501,12 @@ class Database:
         with self.lock:
             return self.conn.execute(f"SELECT {RUN_COLUMNS} FROM sync_runs WHERE id = %s", (run_id,)).fetchone()
 
+    def stale_runs(self, seconds: int) -> set[int]:
+        """Runs still "running" whose heartbeat is older than ``seconds`` (by the database's clock)."""
+        query = "SELECT id FROM sync_runs WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => %s)"
+        with self.lock:
+            return {row["id"] for row in self.conn.execute(query, (seconds,)).fetchall()}
+
     def close(self) -> None:
         self.conn.close()
 
@@ -577,6 +571,8 @@ class Scenario:
         self.run_worker: dict[int, str] = {}
         self.events: list[str] = []
         self.kill: dict | None = None
+        self.reaped_by: dict[int, str] = {}
+        self.stale_noted: set[int] = set()
         self.first, self.last = START, START + timedelta(days=args.days - 1)
 
     def note(self, message: str) -> None:
@@ -653,8 +649,7 @@ class Scenario:
             return
         second_run = self.queue(names[1], deadline)
         self.kill_one([run for run in (first_run, second_run) if run is not None], deadline)
-        self.requeue_reaped(deadline)
-        self.wait_all_ended(deadline)
+        self.settle(deadline)
 
     def kill_one(self, candidates: list[int], deadline: float) -> None:
         """SIGKILL the worker process executing the first run whose progress is moving."""
@@ -698,35 +693,46 @@ class Scenario:
             return
         self.note("no run was moving long enough to kill its worker: the fault was not injected")
 
-    def requeue_reaped(self, deadline: float) -> None:
-        if not self.kill:
-            return
-        dead = self.kill["runs"]
-        wait_until = min(deadline, self.kill["at"] + self.args.reap_wait)
-        while time.monotonic() < wait_until and any(self.db.run(rid)["status"] == "running" for rid in dead):
-            time.sleep(0.5)
-        for rid in dead:
-            run = self.db.run(rid)
-            after = time.monotonic() - self.kill["at"]
-            if run["status"] == "running":
-                self.kill.setdefault("reaped_by", {})[rid] = "start_run of the re-queue"
-                self.note(f"run {rid} still running {after:.0f} s after the kill; the re-queue will reap it")
-            else:
-                self.kill.setdefault("reaped_by", {})[rid] = "scheduler tick"
-                self.note(f"run {rid} is {run['status']} {after:.0f} s after the kill (the periodic tick reaped it)")
-        for rid in dead:
-            integration = self.db.run(rid)["integration_name"]
-            # Before the heartbeat timeout the hub rightly refuses: the run could still be alive.
-            pause = self.kill["at"] + HEARTBEAT_TIMEOUT + 1 - time.monotonic()
-            if pause > 0 and self.db.run(rid)["status"] == "running":
-                time.sleep(pause)
-            self.queue(integration, deadline)
-
-    def wait_all_ended(self, deadline: float) -> None:
+    def settle(self, deadline: float) -> None:
+        """Until every integration's latest run succeeded or was partial: let the reaper mark runs without a
+        heartbeat interrupted (or, after --reap-wait, let the re-queue's own start reap them), then start a fresh
+        sync of every integration whose latest run was interrupted or failed (at most MAX_FRESH times each)."""
+        fresh: Counter[str] = Counter()
+        stale_since: dict[int, float] = {}
         while time.monotonic() < deadline:
-            active = [run for run in self.db.runs() if run["status"] in ACTIVE]
-            if not active:
-                self.note("no run is queued or running")
+            latest = {run["integration_name"]: run for run in self.db.runs()}
+            stale = self.db.stale_runs(HEARTBEAT_TIMEOUT)
+            settled = True
+            for name, _seed in INTEGRATIONS:
+                run = latest.get(name)
+                if run is None:
+                    continue
+                rid = run["id"]
+                if run["status"] in ACTIVE:
+                    settled = False
+                    if rid in stale:
+                        first_seen = stale_since.setdefault(rid, time.monotonic())
+                        if rid not in self.stale_noted:
+                            self.stale_noted.add(rid)
+                            self.note(f"run {rid} ({name}) has had no heartbeat for {HEARTBEAT_TIMEOUT} s")
+                        if time.monotonic() - first_seen >= self.args.reap_wait and fresh[name] < MAX_FRESH:
+                            self.reaped_by[rid] = "start_run of the re-queue"
+                            self.note(f"run {rid} still running; the re-queue of {name} reaps it")
+                            fresh[name] += 1
+                            self.queue(name, deadline)
+                    continue
+                if run["status"] in ("interrupted", "failed"):
+                    if rid in stale_since and rid not in self.reaped_by:
+                        self.reaped_by[rid] = "scheduler tick"
+                        waited = time.monotonic() - stale_since[rid]
+                        self.note(f"run {rid} is {run['status']}: reaped by the periodic tick ({waited:.0f} s after)")
+                    if fresh[name] < MAX_FRESH:
+                        settled = False
+                        fresh[name] += 1
+                        self.note(f"run {rid} ({name}) ended {run['status']}: a fresh sync so the data ends complete")
+                        self.queue(name, deadline)
+            if settled:
+                self.note("every integration's latest run has ended; none is queued or running")
                 return
             time.sleep(0.5)
         self.note("gave up waiting: some run is still queued or running")
@@ -735,33 +741,14 @@ class Scenario:
 # --- the reference --------------------------------------------------------------------------------------
 
 
-def build_reference(args, children: Children, tmp: Path, csv_path: Path, order: list[str]) -> tuple[str, list[dict]]:
-    """Sync clean simulators with the same seeds, in the order the load run's last commits happened."""
-    name = f"load_ref_{uuid.uuid4().hex[:8]}"
-    url = create_database(name)
-    CLEANUP_DATABASES.append(name)
-    env = base_env(tmp / "instance-ref", url, None)
-    prepare_database(env, csv_path, with_admin=False)
-    for integration, seed in INTEGRATIONS:
-        simulator = start_simulator(children, env, args, integration, seed, clean=True)
-        add_integration(env, simulator, 50)
+def reference_syncs(env: dict, args, order: list[str]) -> list[dict]:
+    """`hub sync` of the clean simulators, in the order the load run's last successful runs finished."""
     results = []
+    last = START + timedelta(days=args.days - 1)
     for integration in order:
-        answer = hub(
-            env,
-            "sync",
-            integration,
-            "--from",
-            START.isoformat(),
-            "--to",
-            (START + timedelta(days=args.days - 1)).isoformat(),
-            "--json",
-        )
+        answer = hub(env, "sync", integration, "--from", START.isoformat(), "--to", last.isoformat(), "--json")
         results.append(json.loads(answer.stdout))
-    return url, results
-
-
-CLEANUP_DATABASES: list[str] = []
+    return results
 
 
 # --- report ---------------------------------------------------------------------------------------------
@@ -911,7 +898,6 @@ def run_check(args, tmp: Path, children: Children):
     flush_redis()
     db_name = f"load_{uuid.uuid4().hex[:8]}"
     url = create_database(db_name)
-    CLEANUP_DATABASES.append(db_name)
     env = base_env(tmp / "instance", url, REDIS_URL)
     csv_path = tmp / "members.csv"
     write_members_csv(csv_path, args.employees)

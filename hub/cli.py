@@ -226,3 +226,7 @@ def plugins_command(as_json: bool) -> None:
     for info in infos:
         click.echo(f"{info['name']} {info['version'] or ''}".rstrip())
         click.echo(f"  hooks: {', '.join(info['hooks']) or '-'}")
+
+
+# `hub keys generate` must not build the app (that would generate keys into the instance folder).
+main.add_command(keys_group)

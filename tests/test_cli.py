@@ -31,3 +31,9 @@ def test_db_upgrade_then_create_admin_on_a_fresh_instance(tmp_path):
     result = hub("create-admin", "first@example.com", "--password-stdin", env=env, input="a long password\n")
     assert result.returncode == 0, result.stderr
     assert "Admin first@example.com created." in result.stdout
+
+
+def test_keys_generate_touches_no_instance_folder(tmp_path):
+    result = hub("keys", "generate", env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 44 and not (tmp_path / "instance").exists()
