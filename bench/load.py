@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -111,8 +112,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--reap-wait",
         type=float,
-        help="seconds after the kill to wait for the periodic worker's tick to reap the dead run before the "
-        "re-queue reaps it itself (default: heartbeat timeout + 2 ticks = 140; --quick 0)",
+        help="seconds to give the periodic worker's tick to reap a run whose heartbeat is older than "
+        "HUB_HEARTBEAT_TIMEOUT, before the re-queue's own start reaps it (default 75, a tick and a margin; --quick 0)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="copy the process logs to ./load-logs/")
     parser.add_argument("--quick", action="store_true", help="100 employees, 20 s of traffic: under 2 minutes")
@@ -120,7 +121,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.seconds = args.seconds if args.seconds is not None else (20.0 if args.quick else 60.0)
     args.employees = args.employees if args.employees is not None else (100 if args.quick else 300)
     if args.reap_wait is None:
-        args.reap_wait = 0.0 if args.quick else HEARTBEAT_TIMEOUT + 2 * TICK_SECONDS
+        args.reap_wait = 0.0 if args.quick else TICK_SECONDS + 15.0
     if not 1 <= args.days <= 40:
         parser.error("--days: a sync covers 1 to 40 days")
     if args.employees < 2 or args.threads < 1 or args.web_workers < 1 or not 1 <= args.rps <= 50:
@@ -902,25 +903,29 @@ def run_check(args, tmp: Path, children: Children):
     csv_path = tmp / "members.csv"
     write_members_csv(csv_path, args.employees)
     log(f"database {db_name}; {args.employees} employees × {args.days} days per simulator; Redis db 14")
-    simulators = [start_simulator(children, env, args, name, seed, clean=False) for name, seed in INTEGRATIONS]
+    faulty = [launch_simulator(children, env, args, name, seed, clean=False) for name, seed in INTEGRATIONS]
+    clean = [launch_simulator(children, env, args, name, seed, clean=True) for name, seed in INTEGRATIONS]
     prepare_database(env, csv_path, with_admin=True)
-    for simulator in simulators:
-        add_integration(env, simulator, args.rps)
-    log("schema, admin, members and two integrations ready")
+    # The reference starts as a copy of this database before any integration: schema, admin and members only.
+    reference_url = create_database(f"{db_name}_ref", template=db_name)
+    reference_env = base_env(tmp / "instance-ref", reference_url, None)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    gunicorn = children.start(
-        "gunicorn",
-        [GUNICORN, "-w", str(args.web_workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "hub.wsgi:app"],
-        env,
-    )
+    argv = [GUNICORN, "-w", str(args.web_workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5"]
+    gunicorn = children.start("gunicorn", [*argv, "hub.wsgi:app"], env)
     db = Database(url)
     stats = Stats()
     run_ids: list[int] = []
     scenario = Scenario(args, children, env, db, None, run_ids)  # type: ignore[arg-type]
     scenario.start_worker(periodic=True)
     scenario.start_worker(periodic=False)
+    # While gunicorn and the workers boot: the four integrations (two under load, two for the reference).
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = [pool.submit(add_integration, env, await_simulator(children, sim), args.rps) for sim in faulty]
+        jobs += [pool.submit(add_integration, reference_env, await_simulator(children, sim), 50) for sim in clean]
+        for job in jobs:
+            job.result()
     wait_http(f"{base}/healthz", gunicorn)
     log(f"gunicorn ({args.web_workers} workers) on {base}; two `hub worker --workers 2` (one --no-periodic)")
 
@@ -936,11 +941,6 @@ def run_check(args, tmp: Path, children: Children):
     traffic.join()
     traffic_seconds = time.monotonic() - began
     log(f"traffic stopped after {traffic_seconds:.1f} s, {len(stats.samples)} requests")
-
-    # A last bounded wait, in case a run ended while traffic was winding down.
-    end_wait = time.monotonic() + 30
-    while time.monotonic() < end_wait and any(run["status"] in ACTIVE for run in db.runs()):
-        time.sleep(0.5)
     runs = db.runs()
     for line in traffic.failures:
         print(f"traffic thread failed to log in: {line}")
@@ -950,13 +950,20 @@ def run_check(args, tmp: Path, children: Children):
     print("\nEvents")
     for event in scenario.events:
         print(f"  {event}")
-    if scenario.kill:
-        print(f"  reaped by: {scenario.kill.get('reaped_by', {})}")
+    print(f"  reaped by: {scenario.reaped_by or 'nothing reaped'}")
+    killed = scenario.kill["runs"] if scenario.kill else []
+    unexpected = [run for run in runs if run["status"] in ("interrupted", "failed") and run["id"] not in killed]
+    for run in unexpected:
+        print(f"\nRun {run['id']} ended {run['status']} although its worker was not killed: {run['error']}")
+        worker = scenario.run_worker.get(run["id"])
+        if worker:
+            errors = [line for line in scenario.children.read_log(worker).splitlines() if "Error: " in line]
+            for line in errors[-3:]:
+                print(f"  {worker}: {line[:400]}")
 
     order = commit_order(runs)
-    log(f"building the clean reference (clean simulators, `hub sync` in the order {order})")
-    reference_url, reference_runs = build_reference(args, children, tmp, csv_path, order)
-    for result in reference_runs:
+    log(f"clean reference: `hub sync` of clean simulators in the order {order}")
+    for result in reference_syncs(reference_env, args, order):
         counts = result["counts"]
         print(
             f"  reference `hub sync {result['integration']}`: {result['status']}, {result['requests']} requests, "
@@ -964,22 +971,26 @@ def run_check(args, tmp: Path, children: Children):
         )
     equal = compare(attendance_rows(url), attendance_rows(reference_url))
 
-    statuses = Counter(run["status"] for run in runs)
+    statuses = dict(Counter(run["status"] for run in runs))
+    kill = scenario.kill
     checks = [
         ("zero 5xx from the hub", total_5xx == 0, f"{total_5xx} 5xx, {total_conn} connection errors"),
-        ("a worker was SIGKILLed mid-run", scenario.kill is not None, scenario.kill and scenario.kill["worker"]),
+        ("a worker was SIGKILLed mid-run", kill is not None, kill and f"{kill['worker']}, runs {kill['runs']}"),
         (
             "every run ended succeeded/partial/interrupted",
-            all(run["status"] in ENDED_OK for run in runs) and bool(runs),
-            dict(statuses),
+            bool(runs) and all(r["status"] in ENDED_OK for r in runs),
+            statuses,
         ),
-        ("no run left queued or running", not any(run["status"] in ACTIVE for run in runs), dict(statuses)),
+        ("no run left queued or running", not any(run["status"] in ACTIVE for run in runs), statuses),
         (
             "the killed run(s) ended interrupted",
-            bool(scenario.kill)
-            and all(db.run(rid)["status"] == "interrupted" for rid in scenario.kill["runs"])
-            and bool(scenario.kill["runs"]),
-            scenario.kill and {rid: db.run(rid)["status"] for rid in scenario.kill["runs"]},
+            bool(killed) and all(db.run(rid)["status"] == "interrupted" for rid in killed),
+            {rid: db.run(rid)["status"] for rid in killed},
+        ),
+        (
+            "no other run was interrupted or failed",
+            not unexpected,
+            {run["id"]: run["status"] for run in unexpected} or "none",
         ),
         ("attendance equals a clean sync", equal, f"order {' then '.join(order)}"),
     ]

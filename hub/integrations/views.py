@@ -111,10 +111,9 @@ def check(integration_id: int):
     integration.health_message = None if result.ok else result.message
     db.session.commit()
     flash(result.message or _("Connected."), "success" if result.ok else "error")
-    return redirect(
-        (request.form.get("back") == "edit" and url_for("integrations.edit", integration_id=integration.id))
-        or url_for("integrations.index")
-    )
+    if request.form.get("back") == "edit":
+        return redirect(url_for("integrations.edit", integration_id=integration.id))
+    return redirect(url_for("integrations.index"))
 
 
 @bp.route("/<int(max=2147483647):integration_id>/auto-sync", methods=["POST"])
