@@ -115,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to give the periodic worker's tick to reap a run whose heartbeat is older than "
         "HUB_HEARTBEAT_TIMEOUT, before the re-queue's own start reaps it (default 75, a tick and a margin; --quick 0)",
     )
-    parser.add_argument("--keep-logs", action="store_true", help="copy the process logs to ./load-logs/")
+    parser.add_argument("--keep-logs", metavar="DIR", type=Path, help="copy the process logs to DIR at the end")
     parser.add_argument("--quick", action="store_true", help="100 employees, 20 s of traffic: under 2 minutes")
     args = parser.parse_args(argv)
     args.seconds = args.seconds if args.seconds is not None else (20.0 if args.quick else 60.0)
@@ -723,10 +723,12 @@ class Scenario:
                             self.queue(name, deadline)
                     continue
                 if run["status"] in ("interrupted", "failed"):
-                    if rid in stale_since and rid not in self.reaped_by:
+                    if rid not in self.reaped_by and run["progress_stage"] == "interrupted":
                         self.reaped_by[rid] = "scheduler tick"
-                        waited = time.monotonic() - stale_since[rid]
-                        self.note(f"run {rid} is {run['status']}: reaped by the periodic tick ({waited:.0f} s after)")
+                        waited = time.monotonic() - stale_since.get(rid, time.monotonic())
+                        self.note(
+                            f"run {rid} reaped by the periodic tick, {waited:.0f} s after its heartbeat went stale"
+                        )
                     if fresh[name] < MAX_FRESH:
                         settled = False
                         fresh[name] += 1
@@ -889,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             log(f"could not flush Redis db 14: {exc}")
         if args.keep_logs:
-            shutil.copytree(logdir, ROOT / "load-logs", dirs_exist_ok=True)
+            shutil.copytree(logdir, args.keep_logs, dirs_exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
     return 0 if ok else 1
@@ -906,6 +908,7 @@ def run_check(args, tmp: Path, children: Children):
     faulty = [launch_simulator(children, env, args, name, seed, clean=False) for name, seed in INTEGRATIONS]
     clean = [launch_simulator(children, env, args, name, seed, clean=True) for name, seed in INTEGRATIONS]
     prepare_database(env, csv_path, with_admin=True)
+    log("schema, admin and members ready")
     # The reference starts as a copy of this database before any integration: schema, admin and members only.
     reference_url = create_database(f"{db_name}_ref", template=db_name)
     reference_env = base_env(tmp / "instance-ref", reference_url, None)
@@ -926,6 +929,7 @@ def run_check(args, tmp: Path, children: Children):
         jobs += [pool.submit(add_integration, reference_env, await_simulator(children, sim), 50) for sim in clean]
         for job in jobs:
             job.result()
+    log("four simulators and four integrations ready (two faulty under load, two clean for the reference)")
     wait_http(f"{base}/healthz", gunicorn)
     log(f"gunicorn ({args.web_workers} workers) on {base}; two `hub worker --workers 2` (one --no-periodic)")
 
