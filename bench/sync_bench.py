@@ -404,6 +404,8 @@ def measure_hub_side(stack, workdir: Path, sim: Simulator, days: int, concurrenc
     TOKENS._tokens.clear()
     with app.app_context():
         integration = db.session.scalar(select(Integration))
+        # Started first, as execute_run does: start_run commits, which would expire the matched members.
+        run = start_run(integration, first, last, Trigger.CLI)
         provider = provider_named("jobcan")
         settings = provider_settings(integration)
         remote = provider.fetch_members(settings)
@@ -416,7 +418,6 @@ def measure_hub_side(stack, workdir: Path, sim: Simulator, days: int, concurrenc
         records = provider._read_days(answers, dates, wanted, tz, lambda **_: None)
         mapped = time.perf_counter()
 
-        run = start_run(integration, first, last, Trigger.CLI)
         before_write = time.perf_counter()
         _write(run, integration, matching, records)
         db.session.commit()

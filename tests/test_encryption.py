@@ -65,8 +65,11 @@ def test_rotate_with_a_missing_key_changes_nothing(tmp_path):
     integration_id = _store(app)
     with app.app_context():
         before = db.session.get(Integration, integration_id).secrets_token
-    wrong = make_app(tmp_path, HUB_ENCRYPTION_KEYS=[Fernet.generate_key().decode()],
-                     SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    wrong = make_app(
+        tmp_path,
+        HUB_ENCRYPTION_KEYS=[Fernet.generate_key().decode()],
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+    )
     result = wrong.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 1
     assert "cannot be decrypted" in result.output and "Nothing was changed." in result.output

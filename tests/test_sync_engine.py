@@ -331,3 +331,34 @@ def test_every_run_is_audited(app):
     run = sync()
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "sync.run"))
     assert entry.target == "本社" and entry.details["run_id"] == run.id and entry.details["trigger"] == "cli"
+
+
+def test_days_another_sync_inserted_meanwhile_are_updated_not_lost(app, hr, monkeypatch):
+    from hub.sync import engine
+
+    sync()
+    save_integration(provider_named("fakehr"), "支社", {"token": "good"}, auto_sync=False)
+    db.session.commit()
+    real, reads = engine._existing_days, []
+
+    def read_before_the_other_commit(*args):  # the first read misses days another process just inserted
+        reads.append(args)
+        return {} if len(reads) == 1 else real(*args)
+
+    monkeypatch.setattr(engine, "_existing_days", read_before_the_other_commit)
+    run = sync("支社", D1, D1)
+    assert run.status is RunStatus.SUCCEEDED and len(reads) == 2
+    assert (run.created, run.updated) == (0, 2)
+    assert {issue.employee_code for issue in run.issues if issue.kind is IssueKind.CONFLICT} == {"P1001", "P1002"}
+
+
+def test_an_error_while_writing_fails_the_run_instead_of_leaving_it_running(app, monkeypatch):
+    from hub.sync import engine
+
+    def broken(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(engine, "_insert_days", broken)
+    run = sync()
+    assert run.status is RunStatus.FAILED and "RuntimeError" in run.error
+    assert db.session.scalar(select(func.count(AttendanceDay.id))) == 0

@@ -173,6 +173,33 @@ def execute_run(run_id: int, on_progress: Callable[[SyncRun], None] | None = Non
         reporter.stage("write", requests=requests)
     except SyncCancelled as exc:
         return _fail(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
+    for attempt in (1, 2):
+        try:
+            finished = _write_and_finish(run_id, matching, records, requests)
+            break
+        except IntegrityError:
+            # Another integration's sync inserted some of the same member days a moment ago: read the days
+            # again and write once more, now as updates (with the conflict reported).
+            db.session.rollback()
+            if attempt == 2:
+                return _fail(run_id, _("Another sync kept writing the same days; run this sync again."), requests)
+        except Exception as exc:  # a bug must not leave the run "running"
+            db.session.rollback()
+            log.exception("Sync run %s failed while writing", run_id)
+            return _fail(run_id, _("Unexpected error: %(error)s", error=type(exc).__name__), requests)
+    if not finished:
+        log.warning("Sync run %s was interrupted or cancelled before it could commit; nothing written", run_id)
+        return db.session.get(SyncRun, run_id)
+    run = db.session.get(SyncRun, run_id)
+    log.info("Sync run %s of %s: %s in %.1f s", run.id, run.integration_name, run.status, time.monotonic() - began)
+    announce_sync_finished(run)
+    return run
+
+
+def _write_and_finish(run_id: int, matching: Matching, records: list[DayRecord], requests: int) -> bool:
+    """The write phase and the run's final status in one transaction; False when the run may no longer finish."""
+    run = db.session.get(SyncRun, run_id)
+    integration = db.session.get(Integration, run.integration_id)
     outcome = _write(run, integration, matching, records)
     run.requests = requests
     run.error = outcome.error
@@ -187,13 +214,9 @@ def execute_run(run_id: int, on_progress: Callable[[SyncRun], None] | None = Non
     ).rowcount
     if not finished:
         db.session.rollback()
-        log.warning("Sync run %s was interrupted or cancelled before it could commit; nothing written", run_id)
-        return db.session.get(SyncRun, run_id)
+        return False
     db.session.commit()
-    db.session.refresh(run)
-    log.info("Sync run %s of %s: %s in %.1f s", run.id, run.integration_name, run.status, time.monotonic() - began)
-    announce_sync_finished(run)
-    return run
+    return True
 
 
 def _fetch(run: SyncRun, integration: Integration, reporter: _ProgressReporter):
