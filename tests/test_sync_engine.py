@@ -74,20 +74,23 @@ def sync(name="本社", start=D1, end=D3) -> SyncRun:
     return run_sync(integration, start, end, Trigger.CLI)
 
 
+# The count keys of `hub sync --json`, as DESIGN.md fixes them (stated here, not imported, on purpose).
+COUNT_KEYS = (
+    "fetched",
+    "created",
+    "updated",
+    "unchanged",
+    "removed",
+    "rejected",
+    "skipped_locked",
+    "unmatched_remote",
+    "unmatched_local",
+    "warnings",
+)
+
+
 def counts(run: SyncRun) -> dict:
-    keys = (
-        "fetched",
-        "created",
-        "updated",
-        "unchanged",
-        "removed",
-        "rejected",
-        "skipped_locked",
-        "unmatched_remote",
-        "unmatched_local",
-        "warnings",
-    )
-    return {key: getattr(run, key) for key in keys}
+    return {key: getattr(run, key) for key in COUNT_KEYS}
 
 
 def day(code: str, work_date: date) -> AttendanceDay | None:
@@ -271,18 +274,7 @@ def test_cli_sync_json_and_exit_codes(app, hr):
     report = json.loads(result.stdout)
     assert set(report) >= {"run_id", "integration", "status", "period", "counts", "requests", "duration_s", "issues"}
     assert report["period"] == {"from": "2026-11-02", "to": "2026-11-04"}
-    assert set(report["counts"]) == {
-        "fetched",
-        "created",
-        "updated",
-        "unchanged",
-        "removed",
-        "rejected",
-        "skipped_locked",
-        "unmatched_remote",
-        "unmatched_local",
-        "warnings",
-    }
+    assert set(report["counts"]) == set(COUNT_KEYS)
     assert report["counts"]["created"] == 5 and report["status"] == "succeeded"
     assert {issue["kind"] for issue in report["issues"]} == {"unmatched_remote", "unmatched_local", "missing_clock_out"}
     assert set(report["issues"][0]) >= {"kind", "employee_code", "date", "message"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -15,7 +17,11 @@ from hub.models import User
 
 SETUP_TOKEN_MAX_AGE = 24 * 3600
 _SETUP_SALT = "hub-first-admin"
-_DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not a real password", method="scrypt")
 
 
 class AccountError(ValueError):
@@ -30,7 +36,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active admin with these credentials; as slow for an unknown email as for a wrong password."""
     user = find_user(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     return user if user.check_password(password) and user.active else None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from hub import audit
@@ -86,7 +85,3 @@ def name_taken(name: str, integration: Integration | None = None) -> bool:
 def delete_integration(integration: Integration) -> None:
     audit.record("integration.delete", target=integration.name, details={"provider": integration.provider})
     db.session.delete(integration)
-
-
-def provider_labels() -> dict[str, str]:
-    return {name: provider.label for name, provider in providers(current_app).items()}
