@@ -10,10 +10,10 @@ import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from hub.extensions import db
+from hub.i18n import DEFAULT_LANGUAGE
 from hub.jobs import enqueue_run
 from hub.models import Integration, SyncRun, Trigger, utcnow
 from hub.settings.service import company_timezone
@@ -64,13 +64,12 @@ def tick(now: datetime | None = None) -> list[int]:
     for integration in due_integrations(now):
         start = today - timedelta(days=MAX_PERIOD_DAYS - 1)
         try:
-            with force_locale("ja"):
-                run = start_run(integration, start, today, Trigger.AUTO, queued=True, now=now)
+            run = start_run(integration, start, today, Trigger.AUTO, queued=True, now=now)
         except SyncAlreadyRunning:
             log.info("Auto sync of %s waits: another run is active", integration.name)
             continue
         queued.append(run.id)
-        enqueue_run(run.id, "ja")
+        enqueue_run(run.id, DEFAULT_LANGUAGE)  # nobody started it: messages in the default language
     return queued
 
 
