@@ -1,0 +1,1 @@
+"""工数: projects and the man-hours members book on them."""

@@ -1,0 +1,1 @@
+"""タイムシート: a member's month of attendance beside the man-hours (工数) they booked."""
