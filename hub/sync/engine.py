@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app, g
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import audit
@@ -26,7 +26,6 @@ from hub.models import (
     ACTIVE_STATUSES,
     AttendanceBreak,
     AttendanceDay,
-    DayState,
     Health,
     HourlyLeaveInterval,
     Integration,
@@ -35,7 +34,6 @@ from hub.models import (
     RunStatus,
     SyncIssue,
     SyncRun,
-    TimesheetDay,
     Trigger,
     utcnow,
 )
@@ -44,6 +42,7 @@ from hub.records import DayRecord
 from hub.sync import validation
 from hub.sync.matching import Matching, match_members
 from hub.sync_events import announce_sync_finished
+from hub.timesheets.locks import locked_days
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +414,7 @@ def _write(run: SyncRun, integration: Integration, matching: Matching, records: 
     member_of = {remote_id: member for remote_id, member in matching.matched.items()}
     member_ids = sorted({member.id for member in member_of.values()})
     existing = _existing_days(member_ids, start, end)
-    locked = _locked_days(member_ids, start, end)
+    locked = locked_days(member_ids, start, end)
     conflicts: dict[int, set[str]] = {}
 
     _record_unmatched(run, matching, issues)
@@ -595,20 +594,6 @@ def _existing_days(member_ids: list[int], start: date, end: date) -> dict[tuple[
         for member_id, work_date, day_id, integration_id, digest, name in rows:
             found[(member_id, work_date)] = (day_id, integration_id, digest, name)
     return found
-
-
-def _locked_days(member_ids: list[int], start: date, end: date) -> set[tuple[int, date]]:
-    locked = set()
-    for chunk in _chunks(member_ids):
-        rows = db.session.execute(
-            select(TimesheetDay.member_id, TimesheetDay.work_date).where(
-                TimesheetDay.member_id.in_(chunk),
-                TimesheetDay.work_date.between(start, end),
-                or_(TimesheetDay.state == DayState.SUBMITTED, TimesheetDay.state == DayState.APPROVED),
-            )
-        )
-        locked.update((member_id, work_date) for member_id, work_date in rows)
-    return locked
 
 
 def _insert_days(inserts: list[tuple[dict, DayRecord]]) -> None:
