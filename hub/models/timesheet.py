@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
 from hub.models.types import UTCDateTime, str_enum, utcnow
@@ -34,6 +34,8 @@ class TimeEntry(db.Model):
     work_date: Mapped[date] = mapped_column(index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     minutes: Mapped[int] = mapped_column()
+
+    project: Mapped[Project] = relationship(lazy="joined")
 
 
 class DayState(StrEnum):

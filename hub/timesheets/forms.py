@@ -1,0 +1,13 @@
+"""The buttons that change a timesheet day's state (submit, approve, reopen), CSRF-protected."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import AnyOf, DataRequired
+
+from hub.timesheets.review import Action
+
+
+class ReviewForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired(), AnyOf([str(action) for action in Action])])

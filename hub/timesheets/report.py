@@ -1,0 +1,91 @@
+"""レポート: every member's marks for a month, and who has mismatches to fix."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+
+from hub.extensions import db
+from hub.models import AttendanceDay, Member, Settings, TimeEntry
+from hub.timesheets.days import DayRow, fill_initial, judge, members_with_attendance, month_bounds
+from hub.timesheets.marks import Mark
+
+
+@dataclass(slots=True)
+class MemberMonth:
+    member: Member
+    marks: list[Mark] = field(default_factory=list)
+    work: int = 0
+    manhours: int = 0
+
+    @property
+    def mismatches(self) -> int:
+        return sum(1 for mark in self.marks if mark is Mark.MISMATCH)
+
+
+def departments() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Member.department).where(Member.department.is_not(None)).distinct().order_by(Member.department)
+        )
+    )
+
+
+def month_report(
+    month: date, settings: Settings, department: str | None = None
+) -> tuple[list[date], list[MemberMonth]]:
+    """The month's dates and, per member active in it, the mark of each date; most mismatches first."""
+    first, last = month_bounds(month)
+    query = select(Member).where(
+        or_(Member.start_date.is_(None), Member.start_date <= last),
+        or_(Member.end_date.is_(None), Member.end_date >= first),
+    )
+    if department:
+        query = query.where(Member.department == department)
+    members = db.session.scalars(query.order_by(Member.code)).all()
+    ids = [member.id for member in members]
+    attendance: dict[int, dict[date, tuple]] = defaultdict(dict)
+    manhours: dict[int, dict[date, int]] = defaultdict(dict)
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset : offset + 500]
+        for member_id, work_date, clock_in, clock_out, work, leave in db.session.execute(
+            select(
+                AttendanceDay.member_id,
+                AttendanceDay.work_date,
+                AttendanceDay.clock_in,
+                AttendanceDay.clock_out,
+                AttendanceDay.work_minutes,
+                AttendanceDay.leave,
+            ).where(AttendanceDay.member_id.in_(chunk), AttendanceDay.work_date.between(first, last))
+        ):
+            attendance[member_id][work_date] = (clock_in, clock_out, work, leave)
+        for member_id, work_date, minutes in db.session.execute(
+            select(TimeEntry.member_id, TimeEntry.work_date, func.sum(TimeEntry.minutes))
+            .where(TimeEntry.member_id.in_(chunk), TimeEntry.work_date.between(first, last))
+            .group_by(TimeEntry.member_id, TimeEntry.work_date)
+        ):
+            manhours[member_id][work_date] = int(minutes or 0)
+    synced = members_with_attendance(ids)
+    dates = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    report = []
+    for member in members:
+        result = MemberMonth(member)
+        days, booked = attendance.get(member.id, {}), manhours.get(member.id, {})
+        for work_date in dates:
+            row = DayRow(work_date, manhours=booked.get(work_date, 0))
+            stored = days.get(work_date)
+            if stored is not None:
+                row.has_attendance = True
+                row.clock_in, row.clock_out, row.work_minutes, row.leave = stored
+            elif member.id not in synced and work_date.weekday() < 5:
+                fill_initial(row, settings)
+            judge(row, settings.mismatch_threshold)
+            result.marks.append(row.mark)
+            result.work += (row.work_minutes or 0) if row.has_attendance else 0
+            result.manhours += row.manhours
+        report.append(result)
+    report.sort(key=lambda item: (-item.mismatches, item.member.code))
+    return dates, report
