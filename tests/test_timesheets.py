@@ -127,9 +127,11 @@ def test_before_any_sync_weekdays_show_the_settings_as_initial_values(client, lo
     assert "09:00" in monday and "18:00" in monday and '<rect class="initial" x="540"' in monday
     assert 'class="mark ' not in monday  # an initial value alone is not judged
     assert "09:00" not in row_of(html, "2026-11-01")  # Sunday
+    assert "No attendance has been synced for this member yet" in html
     # Once any attendance exists for the member, days without attendance are empty.
     taro = client.get(f"/timesheets/{sheet['taro']}/2026-12").get_data(as_text=True)
     assert "09:00" not in row_of(taro, "2026-12-01")
+    assert "No attendance has been synced for this member yet" not in taro
 
 
 def test_unknown_member_or_month_is_404(client, logged_in, sheet):
