@@ -312,3 +312,23 @@ def test_report_leaves_out_members_who_left_before_the_month(client, logged_in, 
         db.session.get(Member, sheet["hanako"]).end_date = date(2026, 10, 31)
         db.session.commit()
     assert report_rows(client.get(f"/reports/?month={MONTH}").get_data(True)) == ["P1001"]
+
+
+def test_man_hours_on_an_initial_day_are_judged_against_the_initial_values(client, logged_in, app, sheet):
+    with app.app_context():
+        for day, minutes in ((2, 480), (3, 420)):
+            db.session.add(
+                TimeEntry(
+                    member_id=sheet["hanako"],
+                    work_date=date(2026, 11, day),
+                    project_id=sheet["project"],
+                    minutes=minutes,
+                )
+            )
+        db.session.commit()
+    html = client.get(f"/timesheets/{sheet['hanako']}/{MONTH}").get_data(as_text=True)
+    assert 'class="mark match"' in row_of(html, "2026-11-02")  # 09:00–18:00 less the 12:00–13:00 break
+    assert 'class="mark mismatch"' in row_of(html, "2026-11-03") and "+1:00" in row_of(html, "2026-11-03")
+    report = client.get(f"/reports/?month={MONTH}&department=営業").get_data(as_text=True)
+    row = report.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert row.count('class="mark match"') == 1 and row.count('class="mark mismatch"') == 1
