@@ -7,9 +7,6 @@ Columns present in the file set the value (an empty cell clears it); columns abs
 
 from __future__ import annotations
 
-import csv
-import io
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,6 +16,7 @@ from sqlalchemy import select
 
 from hub import audit
 from hub.codes import normalize_code
+from hub.csvfiles import MAX_ERRORS, ImportFailed, RowError, cells_by_key, decode_csv, header_keys, read_csv
 from hub.extensions import db
 from hub.members.fields import parse_date, parse_unit_price
 from hub.models import Member
@@ -43,29 +41,7 @@ MAX_LENGTHS = {
     "employment_type": 100,
     "affiliation": 200,
 }
-MAX_ERRORS = 50
 MAX_UNIT_PRICE = 1_000_000_000
-
-_ALIASES = {alias.lower(): key for key, names in COLUMNS.items() for alias in names}
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A problem on one line of the file (line 1 is the header)."""
-
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return _("Line %(line)d: %(message)s", line=self.line, message=self.message)
-
-
-class ImportFailed(Exception):
-    """The file was refused; nothing was imported."""
-
-    def __init__(self, errors: list[RowError]):
-        super().__init__("; ".join(str(error) for error in errors))
-        self.errors = errors
 
 
 @dataclass
@@ -78,18 +54,6 @@ class ImportResult:
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged
-
-
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) or CP932 (Shift_JIS as Excel saves it)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed([RowError(1, _("The file is neither UTF-8 nor Shift_JIS (CP932)."))]) from exc
 
 
 def import_members(data: bytes, filename: str) -> ImportResult:
@@ -144,32 +108,22 @@ def _check_dates_against_existing(rows: dict[int, dict[str, Any]], existing: dic
 
 def parse_rows(text: str) -> dict[int, dict[str, Any]]:
     """Validated member values by the line their row starts on; ImportFailed names every bad line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFailed([RowError(1, _("The file is empty."))]) from None
-    except csv.Error as exc:
-        raise ImportFailed([RowError(1, _("Not a CSV file: %(error)s", error=exc))]) from exc
-    keys = _read_header(header)
+    header, lines = read_csv(text)
+    keys = header_keys(header, COLUMNS, REQUIRED)
     errors: list[RowError] = []
     rows: dict[int, dict[str, Any]] = {}
     seen: dict[str, int] = {}
-    line = 1
     try:
-        for cells in reader:
-            first_line, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
+        for line, cells in lines:
             try:
                 values = _read_row(keys, cells)
             except ValueError as exc:
-                errors.append(RowError(first_line, str(exc)))
+                errors.append(RowError(line, str(exc)))
                 continue
             if values["code"] in seen:
                 errors.append(
                     RowError(
-                        first_line,
+                        line,
                         _(
                             "Employee code %(code)s is already on line %(line)d.",
                             code=values["code"],
@@ -178,12 +132,12 @@ def parse_rows(text: str) -> dict[int, dict[str, Any]]:
                     )
                 )
                 continue
-            seen[values["code"]] = first_line
-            rows[first_line] = values
+            seen[values["code"]] = line
+            rows[line] = values
             if len(errors) >= MAX_ERRORS:
                 break
-    except csv.Error as exc:
-        errors.append(RowError(line + 1, _("Not a CSV file: %(error)s", error=exc)))
+    except ImportFailed as broken:
+        errors.extend(broken.errors)
     if errors:
         raise ImportFailed(errors[:MAX_ERRORS])
     if not rows:
@@ -191,33 +145,8 @@ def parse_rows(text: str) -> dict[int, dict[str, Any]]:
     return rows
 
 
-def _read_header(header: list[str]) -> list[str]:
-    keys: list[str] = []
-    problems: list[str] = []
-    for cell in header:
-        name = unicodedata.normalize("NFKC", cell).strip()
-        key = _ALIASES.get(name.lower().replace(" ", "_"))
-        if key is None:
-            problems.append(_("The column “%(name)s” is unknown.", name=name))
-        elif key in keys:
-            problems.append(_("The column “%(name)s” appears twice.", name=name))
-        keys.append(key or "")
-    for key in REQUIRED:
-        if key not in keys:
-            problems.append(_("The column “%(name)s” is missing.", name=COLUMNS[key][0]))
-    if problems:
-        accepted = ", ".join(names[0] for names in COLUMNS.values())
-        problems.append(_("Accepted columns: %(accepted)s.", accepted=accepted))
-        raise ImportFailed([RowError(1, problem) for problem in problems])
-    return keys
-
-
 def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
-    if len(cells) != len(keys):
-        raise ValueError(
-            _("The row has %(count)d cells; the header has %(columns)d.", count=len(cells), columns=len(keys))
-        )
-    raw = {key: cells[index].strip() if index < len(cells) else "" for index, key in enumerate(keys)}
+    raw = cells_by_key(keys, cells)
     values: dict[str, Any] = {}
     for key, text in raw.items():
         label = COLUMNS[key][0]
