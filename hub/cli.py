@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
         create_admin_command,
         keys_group,
         members_group,
+        manhours_group,
+        attendance_group,
         plugins_command,
         integrations_group,
         sync_command,
@@ -208,6 +210,60 @@ def members_import_command(file: Path) -> None:
         f"Imported {result.total} members: {result.created} added, {result.updated} updated, "
         f"{result.unchanged} unchanged."
     )
+
+
+@click.group("manhours")
+def manhours_group() -> None:
+    """Man-hours (工数)."""
+
+
+@manhours_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def manhours_import_command(file: Path) -> None:
+    """Import man-hours from a CSV file (社員コード, 年月日, プロジェクトコード, 工数); all lines or none."""
+    from hub.csvfiles import ImportFailed
+    from hub.manhours.importer import import_manhours
+
+    try:
+        result = import_manhours(file.read_bytes(), file.name)
+    except ImportFailed as failure:
+        db.session.rollback()
+        for error in failure.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException("Nothing was imported.") from failure
+    click.echo(
+        f"Imported {result.total} man-hours lines: {result.created} added, {result.updated} updated, "
+        f"{result.removed} removed, {result.unchanged} unchanged."
+    )
+
+
+@click.group("attendance")
+def attendance_group() -> None:
+    """Attendance (勤怠) from files."""
+
+
+@attendance_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def attendance_import_command(file: Path) -> None:
+    """Import attendance from a crowdlog-format CSV file (as `hub export csv` writes it); all rows or none."""
+    from hub.attendance.csv_import import import_attendance
+    from hub.csvfiles import ImportFailed
+
+    try:
+        result = import_attendance(file.read_bytes(), file.name)
+    except ImportFailed as failure:
+        db.session.rollback()
+        for error in failure.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException("Nothing was imported.") from failure
+    click.echo(
+        f"Imported {result.total} attendance days from {file.name}: {result.created} added, "
+        f"{result.updated} updated, {result.unchanged} unchanged."
+    )
+    if result.skipped:
+        click.echo(f"Skipped {result.skipped} rows without attendance.")
 
 
 @click.command("plugins")

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from hub import audit
+from hub.attendance.csv_import import HEADER, import_attendance
 from hub.attendance.forms import SyncForm
 from hub.codes import normalize_code
+from hub.csvfiles import ImportFailed
 from hub.extensions import db
-from hub.models import Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
+from hub.members.forms import ImportForm
+from hub.models import AuditLog, Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
 from hub.settings.service import company_today
 from hub.sync.background import run_in_background
 from hub.sync.engine import SyncError, request_cancel, start_run
@@ -93,6 +97,40 @@ def create_members(run_id: int):
             flash(_("No employee was selected."), "error")
         return redirect(url_for("attendance.run", run_id=sync_run.id))
     return render_template("attendance/create_members.html", run=sync_run, candidates=candidates)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_csv():
+    """Import attendance from a crowdlog-format CSV file, all rows or none."""
+    form = ImportForm()
+    errors = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = import_attendance(upload.read(), upload.filename or "upload.csv")
+        except ImportFailed as failure:
+            db.session.rollback()
+            errors = failure.errors
+        else:
+            message = ngettext(
+                "Imported %(num)d attendance day from %(file)s: %(created)d added, %(updated)d updated, "
+                "%(unchanged)d unchanged.",
+                "Imported %(num)d attendance days from %(file)s: %(created)d added, %(updated)d updated, "
+                "%(unchanged)d unchanged.",
+                result.total,
+                file=result.source,
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+            )
+            if result.skipped:
+                message += " " + _("%(count)d rows without attendance were skipped.", count=result.skipped)
+            flash(message, "success")
+            return redirect(url_for("attendance.import_csv"))
+    imports = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "attendance.import").order_by(AuditLog.id.desc()).limit(HISTORY)
+    ).all()
+    return render_template("attendance/import.html", form=form, errors=errors, header=",".join(HEADER), imports=imports)
 
 
 def _creatable(sync_run: SyncRun) -> list[SyncIssue]:

@@ -1,12 +1,14 @@
-"""The man-hours form of a timesheet day: one duration per booked project, plus one row to book another."""
+"""Man-hours forms: a timesheet day (one duration per booked project, plus one row to book another), and
+the project add/edit form."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import ValidationError
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from hub.codes import normalize_code
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
 
 
@@ -86,3 +88,19 @@ def day_form(entries, projects, unit: int, formdata=None) -> FlaskForm:
         if project.id not in booked_ids
     ]
     return form
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ProjectForm(FlaskForm):
+    code = StringField(
+        _l("Project code"),
+        [DataRequired(_l("Enter the project code.")), Length(max=64)],
+        filters=[normalize_code],
+    )
+    name = StringField(
+        _l("Project name"), [DataRequired(_l("Enter the project name.")), Length(max=200)], filters=[_strip]
+    )
+    active = BooleanField(_l("Active (man-hours can be booked on it)"), default=True)

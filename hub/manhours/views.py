@@ -1,0 +1,108 @@
+"""管理 › プロジェクト: the projects man-hours are booked on, and the 工数 CSV import."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, select
+
+from hub import audit
+from hub.csvfiles import ImportFailed
+from hub.extensions import db
+from hub.manhours.forms import ProjectForm
+from hub.manhours.importer import COLUMNS, import_manhours
+from hub.members.forms import ImportForm
+from hub.models import Project, TimeEntry
+from hub.settings.service import current_settings
+
+bp = Blueprint("manhours", __name__, url_prefix="/admin/manhours")
+
+
+@bp.route("/")
+def index():
+    """List the projects with how many man-hours entries each holds."""
+    entries = (
+        select(TimeEntry.project_id, func.count(TimeEntry.id).label("entries"))
+        .group_by(TimeEntry.project_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Project, func.coalesce(entries.c.entries, 0))
+        .outerjoin(entries, entries.c.project_id == Project.id)
+        .order_by(Project.code)
+    ).all()
+    return render_template("manhours/index.html", rows=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Add a project."""
+    form = ProjectForm()
+    if form.validate_on_submit() and _code_is_free(form, None):
+        project = Project(code=form.code.data, name=form.name.data, active=form.active.data)
+        db.session.add(project)
+        audit.record("project.create", target=project.code, details={"name": project.name, "active": project.active})
+        db.session.commit()
+        flash(_("Project %(code)s added.", code=project.code), "success")
+        return redirect(url_for("manhours.index"))
+    return render_template("manhours/form.html", form=form, project=None)
+
+
+@bp.route("/<int(max=2147483647):project_id>/edit", methods=["GET", "POST"])
+def edit(project_id: int):
+    """Edit a project's code, name or active flag."""
+    project = db.get_or_404(Project, project_id)
+    form = ProjectForm(obj=project)
+    if form.validate_on_submit() and _code_is_free(form, project):
+        values = {"code": form.code.data, "name": form.name.data, "active": form.active.data}
+        before = {key: getattr(project, key) for key in values}
+        for key, value in values.items():
+            setattr(project, key, value)
+        diff = audit.changes(before, values)
+        if diff:
+            audit.record("project.update", target=project.code, details=diff)
+        db.session.commit()
+        flash(_("Project %(code)s saved.", code=project.code), "success")
+        return redirect(url_for("manhours.index"))
+    return render_template("manhours/form.html", form=form, project=project)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_csv():
+    """Import man-hours (工数) from a CSV file, all lines or none."""
+    form = ImportForm()
+    errors = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = import_manhours(upload.read(), upload.filename or "upload.csv")
+        except ImportFailed as failure:
+            db.session.rollback()
+            errors = failure.errors
+        else:
+            message = ngettext(
+                "Imported %(num)d man-hours line: %(created)d added, %(updated)d updated, %(removed)d removed, "
+                "%(unchanged)d unchanged.",
+                "Imported %(num)d man-hours lines: %(created)d added, %(updated)d updated, %(removed)d removed, "
+                "%(unchanged)d unchanged.",
+                result.total,
+                created=result.created,
+                updated=result.updated,
+                removed=result.removed,
+                unchanged=result.unchanged,
+            )
+            flash(message, "success")
+            return redirect(url_for("manhours.index"))
+    unit = current_settings().input_unit
+    return render_template("manhours/import.html", form=form, errors=errors, columns=COLUMNS, unit=unit)
+
+
+def _code_is_free(form: ProjectForm, project: Project | None) -> bool:
+    other = db.session.scalar(select(Project).where(Project.code == form.code.data))
+    if other is not None and other is not project:
+        form.code.errors.append(
+            _("Project code %(code)s is already used by %(name)s.", code=other.code, name=other.name)
+        )
+        return False
+    return True
