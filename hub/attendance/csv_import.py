@@ -289,7 +289,7 @@ def _locked(rows: list[AttendanceRow]) -> list[RowError]:
         RowError(
             row.line,
             _(
-                "%(code)s's %(date)s is submitted or approved. Reopen it to change its attendance.",
+                "%(code)s on %(date)s is submitted or approved. Reopen the day to change its attendance.",
                 code=row.member.code,
                 date=row.record.work_date.isoformat(),
             ),

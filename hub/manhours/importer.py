@@ -7,6 +7,7 @@ Each line sets one member's minutes on one project and date; entries the file do
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -141,7 +142,7 @@ def _read_row(
     if not project.active:
         raise ValueError(_("Project %(code)s is inactive.", code=project.code))
     try:
-        minutes = parse_duration(raw["minutes"])
+        minutes = parse_duration(unicodedata.normalize("NFKC", raw["minutes"]))
         check_minutes(minutes, unit)
     except EntryError as exc:
         raise ValueError(
@@ -171,7 +172,7 @@ def _locked(rows: list[ManhoursRow]) -> list[RowError]:
         RowError(
             row.line,
             _(
-                "%(code)s's %(date)s is submitted or approved. Reopen it to change its man-hours.",
+                "%(code)s on %(date)s is submitted or approved. Reopen the day to change its man-hours.",
                 code=row.member.code,
                 date=row.work_date.isoformat(),
             ),
