@@ -1,14 +1,17 @@
 """The whole journey in a real browser: Debian's Chromium, driven by Playwright, against the hub and the
 Jobcan simulator on loopback — log in, edit a setting, import members, connect Jobcan, sync, find the △ on
-a timesheet, book 工数 to make it ✓, and export the CSV.
+a timesheet, add a project and book 工数 to make it ✓, and export the CSV.
 
 Every step leaves a full-page screenshot in ``test-artifacts/journey/``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -29,6 +32,7 @@ START, END = date(2026, 10, 1), date(2026, 10, 31)
 MONTH = "2026-10"
 INTEGRATION = "本社"
 DEPARTMENT = "開発部"
+PROJECT_CODE, PROJECT_NAME = "PJ-001", "社内システム開発"
 TIMEOUT = 20_000  # milliseconds for each wait on the page
 
 
@@ -148,8 +152,19 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
         with hub.app_context():
             run = db.session.scalar(select(SyncRun))
             assert run.created > 0 and run.unmatched_local == 0
+            synced_days = run.created
 
-        # 6. タイムシート: an employee's ordinary day without 工数 shows △.
+        # 6. プロジェクト: add the project the 工数 will be booked on.
+        page.get_by_role("link", name=ja("Projects"), exact=True).click()
+        page.get_by_role("link", name=ja("Add project")).click()
+        page.get_by_label(ja("Project code")).fill(PROJECT_CODE)
+        page.get_by_label(ja("Project name")).fill(PROJECT_NAME)
+        page.get_by_role("button", name="保存", exact=True).click()
+        expect(page.get_by_role("status")).to_have_text(ja("Project %(code)s added.", code=PROJECT_CODE))
+        expect(page.get_by_role("cell", name=PROJECT_NAME, exact=True)).to_be_visible()
+        shots.take(page, "project-added")
+
+        # 7. タイムシート: an employee's ordinary day without 工数 shows △.
         employee = next(e for e in employees if _ordinary_days(sim, e))
         day = _ordinary_days(sim, employee)[0]
         with hub.app_context():
@@ -160,10 +175,7 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
             work, clock_in = stored.work_minutes, stored.clock_in
             assert work == sim.data.summaries[(employee["id"], day)]["work"]
             member_id = member.id
-            project = Project(code="PJ-001", name="社内システム開発")
-            db.session.add(project)
-            db.session.commit()
-            project_id = project.id
+            project_id = db.session.scalar(select(Project.id).where(Project.code == PROJECT_CODE))
         page.get_by_role("link", name=ja("Timesheets"), exact=True).click()
         page.get_by_label(ja("Member"), exact=True).select_option(employee["employee_code"])
         page.get_by_label(ja("Month"), exact=True).fill(MONTH)
@@ -178,11 +190,11 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
         assert mismatches_before >= len(_ordinary_days(sim, employee))
         shots.take(page, "timesheet-mismatches")
 
-        # 7. 工数: book the day's exact work time on a project; the △ becomes ✓.
+        # 8. 工数: book the day's exact work time on the project; the △ becomes ✓.
         row.get_by_role("link").first.click()
         expect(page).to_have_url(re.compile(rf"/timesheets/{member_id}/day/{day.isoformat()}$"))
         expect(page.locator("h1 .mark")).to_have_text("△")
-        page.get_by_label(ja("Project"), exact=True).select_option(label="PJ-001 社内システム開発")
+        page.get_by_label(ja("Project"), exact=True).select_option(label=f"{PROJECT_CODE} {PROJECT_NAME}")
         page.get_by_label(ja("Man-hours"), exact=True).fill(format_duration(work))
         shots.take(page, "day-manhours")
         page.get_by_role("button", name="保存", exact=True).click()
@@ -198,7 +210,81 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
                 (member_id, day, project_id, work)
             ]
 
-    assert [path.name for path in shots.taken][-1] == f"{len(shots.taken):02d}-timesheet-fixed.png"
+        # 9. エクスポート: October of 本社 / 開発部 as crowdlog CSV, UTF-8 with BOM (the defaults).
+        page.get_by_role("link", name=ja("Export"), exact=True).click()
+        page.get_by_label("開始日").fill(START.isoformat())
+        page.get_by_label("終了日").fill(END.isoformat())
+        page.get_by_label("連携", exact=True).select_option(label=INTEGRATION)
+        page.get_by_label("部署", exact=True).select_option(DEPARTMENT)
+        expect(page.get_by_label(ja("Format"), exact=True)).to_have_value("crowdlog")
+        expect(page.get_by_label(ja("Encoding"), exact=True)).to_have_value("utf-8-sig")
+        shots.take(page, "export")
+        crowdlog = _download(page, ja("Download"))
+        assert crowdlog.startswith(b"\xef\xbb\xbf")
+        text = crowdlog.decode("utf-8-sig")
+        assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        assert rows[0] == ["社員コード", "年月日", "出社", "退社", "休憩詳細", "日報", "ステータス", "休暇"]
+        assert len(rows) - 1 == synced_days
+        assert rows[1:] == _crowdlog_rows_from(sim, employees)
+        assert {"全休", "午前休", "午後休"} & {row[7] for row in rows[1:]}  # Japanese cells came through
+
+        # The daily format of the same period: names and department in Japanese, and the booked day's ✓.
+        page.get_by_label(ja("Format"), exact=True).select_option("daily")
+        daily = list(csv.DictReader(io.StringIO(_download(page, ja("Download")).decode("utf-8-sig"), newline="")))
+        names = {e["employee_code"]: f"{e['last_name']} {e['first_name']}" for e in employees}
+        assert {(row["社員コード"], row["名前"], row["部署"]) for row in daily} == {
+            (code, name, DEPARTMENT) for code, name in names.items()
+        }
+        booked = next(r for r in daily if (r["社員コード"], r["年月日"]) == (employee["employee_code"], str(day)))
+        assert (booked["工数(分)"], booked["差分(分)"], booked["判定"]) == (str(work), "0", "✓")
+        shots.take(page, "export-downloaded")
+
+
+def _download(page, button: str) -> bytes:
+    """Press the download button and return the file the browser saved."""
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=button, exact=True).click()
+    download = download_info.value
+    assert download.failure() is None
+    assert download.suggested_filename.endswith(".csv")
+    return Path(download.path()).read_bytes()
+
+
+def _crowdlog_rows_from(sim, employees) -> list[list[str]]:
+    """The crowdlog rows the period should give, computed from the simulator's punches and holidays."""
+    rows = []
+    for employee in sorted(employees, key=lambda e: e["employee_code"]):
+        for (employee_id, day), kind in sorted(sim.data.day_kinds.items(), key=lambda item: item[0][1]):
+            if employee_id != employee["id"] or kind in (DayKind.DAY_OFF, DayKind.ABSENT):
+                continue
+            midnight = datetime.combine(day, time(0), tzinfo=timezone(timedelta(hours=9)))
+            punches = [
+                int((datetime.fromisoformat(a["recorded_at"]) - midnight).total_seconds()) // 60
+                for a in sim.data.adits.get((employee_id, day), [])
+            ]
+            holiday = (sim.data.summaries.get((employee_id, day)) or {}).get("holiday") or {}
+            leave = {"full": "全休", "am": "午前休", "pm": "午後休"}.get(holiday.get("type"), "")
+            if holiday.get("type") == "hourly":
+                leave = f"時間休({holiday['start']}-{holiday['end']})"
+            inner = punches[1:-1]
+            rows.append(
+                [
+                    employee["employee_code"],
+                    day.isoformat(),
+                    _hhmm(punches[0]) if punches else "",
+                    _hhmm(punches[-1]) if len(punches) > 1 else "",
+                    "/".join(f"{_hhmm(a)}-{_hhmm(b)}" for a, b in zip(inner[0::2], inner[1::2], strict=True)),
+                    "",
+                    "0",
+                    leave,
+                ]
+            )
+    return rows
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _ordinary_days(sim, employee) -> list[date]:
