@@ -71,9 +71,23 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     security.init_app(app)
     jobs.init_app(app)
 
-    from hub import attendance, auth, cli, errors, health, home, integrations, manhours, members, settings, timesheets
+    from hub import (
+        attendance,
+        auth,
+        cli,
+        errors,
+        exports,
+        health,
+        home,
+        integrations,
+        manhours,
+        members,
+        settings,
+        timesheets,
+    )
 
-    for area in (auth, home, settings, members, manhours, integrations, attendance, timesheets, health, errors, cli):
+    areas = (auth, home, settings, members, manhours, integrations, attendance, exports, timesheets, health, errors)
+    for area in (*areas, cli):
         area.init_app(app)
 
     pm = get_plugin_manager(blocked=app.config["HUB_BLOCKED_PLUGINS"], extra=plugins)

@@ -40,6 +40,7 @@ main.add_command(routes_command)
 
 
 def init_app(app: Flask) -> None:
+    from hub.exports.cli import export_group
     from hub.integrations.cli import integrations_group
     from hub.sync.cli import runs_group, sync_command
 
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
         integrations_group,
         sync_command,
         runs_group,
+        export_group,
         worker_command,
     ):
         app.cli.add_command(command)
