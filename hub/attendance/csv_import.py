@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import delete, insert, select, update
 
 from hub import audit
 from hub.codes import normalize_code
@@ -300,54 +299,99 @@ def _locked(rows: list[AttendanceRow]) -> list[RowError]:
 
 
 def _write(rows: list[AttendanceRow], source: str) -> ImportResult:
+    """Insert new days, update changed ones and their breaks and hourly leave; an unchanged day is not written.
+
+    A day is unchanged when it came from a file of the same name with the same content; a day synced from an
+    integration, or imported from another file, is replaced and then tracked by this file.
+    """
     result = ImportResult()
     if not rows:
         return result
     existing = _existing_days(rows)
     now = utcnow()
+    inserts, updates = [], []
     for row in rows:
         record = row.record
         digest = content_hash(record)
-        day = existing.get((row.member.id, record.work_date))
-        if day is None:
-            day = AttendanceDay(member_id=row.member.id, work_date=record.work_date)
-            db.session.add(day)
-            result.created += 1
-        elif day.integration_id is None and day.source_file == source and day.content_hash == digest:
+        previous = existing.get((row.member.id, record.work_date))
+        if previous is not None and previous[1:] == (None, source, digest):
             result.unchanged += 1
             continue
+        values = _values(row, source, digest, now)
+        if previous is None:
+            inserts.append((values, record))
         else:
-            result.updated += 1
-        _fill(day, record, source, digest, now)
+            updates.append((dict(values, id=previous[0]), record))
+    result.created, result.updated = len(inserts), len(updates)
+    if inserts:
+        statement = insert(AttendanceDay).returning(AttendanceDay.id, sort_by_parameter_order=True)
+        ids = db.session.scalars(statement, [values for values, _ in inserts]).all()
+        _insert_children(zip(ids, (record for _, record in inserts), strict=True))
+    if updates:
+        ids = [values["id"] for values, _ in updates]
+        for offset in range(0, len(ids), _CHUNK):
+            chunk = ids[offset : offset + _CHUNK]
+            db.session.execute(delete(AttendanceBreak).where(AttendanceBreak.day_id.in_(chunk)))
+            db.session.execute(delete(HourlyLeaveInterval).where(HourlyLeaveInterval.day_id.in_(chunk)))
+        db.session.execute(update(AttendanceDay), [values for values, _ in updates])
+        _insert_children(zip(ids, (record for _, record in updates), strict=True))
     return result
 
 
-def _fill(day: AttendanceDay, record: DayRecord, source: str, digest: str, now) -> None:
-    day.clock_in, day.clock_out = record.clock_in, record.clock_out
-    day.work_minutes, day.break_minutes = record.work_minutes, record.break_minutes
-    day.leave, day.leave_name = record.leave, record.leave_name
-    day.integration_id, day.source_file, day.remote_id = None, source, None
-    day.content_hash, day.raw_payload, day.synced_at = digest, dict(record.raw), now
-    day.breaks = [AttendanceBreak(start=interval.start, end=interval.end) for interval in record.breaks]
-    day.hourly_leaves = [
-        HourlyLeaveInterval(start=leave.start, end=leave.end, name=leave.name) for leave in record.hourly_leaves
-    ]
+def _values(row: AttendanceRow, source: str, digest: str, now) -> dict:
+    record = row.record
+    return {
+        "member_id": row.member.id,
+        "work_date": record.work_date,
+        "clock_in": record.clock_in,
+        "clock_out": record.clock_out,
+        "work_minutes": record.work_minutes,
+        "break_minutes": record.break_minutes,
+        "leave": record.leave,
+        "leave_name": record.leave_name,
+        "integration_id": None,
+        "source_file": source,
+        "remote_id": None,
+        "content_hash": digest,
+        "raw_payload": dict(record.raw),
+        "synced_at": now,
+    }
 
 
-def _existing_days(rows: list[AttendanceRow]) -> dict[tuple[int, date], AttendanceDay]:
+def _insert_children(days) -> None:
+    """The breaks and hourly leave of ``(day id, record)`` pairs, one executemany each."""
+    breaks, leaves = [], []
+    for day_id, record in days:
+        breaks.extend({"day_id": day_id, "start": item.start, "end": item.end} for item in record.breaks)
+        leaves.extend(
+            {"day_id": day_id, "start": item.start, "end": item.end, "name": item.name} for item in record.hourly_leaves
+        )
+    if breaks:
+        db.session.execute(insert(AttendanceBreak), breaks)
+    if leaves:
+        db.session.execute(insert(HourlyLeaveInterval), leaves)
+
+
+def _existing_days(rows: list[AttendanceRow]) -> dict[tuple[int, date], tuple]:
+    """(id, integration id, source file, content hash) of the stored days by (member id, date)."""
     start = min(row.record.work_date for row in rows)
     end = max(row.record.work_date for row in rows)
     member_ids = sorted({row.member.id for row in rows})
     found = {}
     for offset in range(0, len(member_ids), _CHUNK):
-        days = db.session.scalars(
-            select(AttendanceDay)
-            .options(selectinload(AttendanceDay.breaks), selectinload(AttendanceDay.hourly_leaves))
-            .where(
+        stored = db.session.execute(
+            select(
+                AttendanceDay.member_id,
+                AttendanceDay.work_date,
+                AttendanceDay.id,
+                AttendanceDay.integration_id,
+                AttendanceDay.source_file,
+                AttendanceDay.content_hash,
+            ).where(
                 AttendanceDay.member_id.in_(member_ids[offset : offset + _CHUNK]),
                 AttendanceDay.work_date.between(start, end),
             )
         )
-        for day in days:
-            found[(day.member_id, day.work_date)] = day
+        for member_id, work_date, *previous in stored:
+            found[(member_id, work_date)] = tuple(previous)
     return found
