@@ -63,9 +63,9 @@ def exporter_command(app: Flask, exporter: Exporter) -> click.Command:
         output: Path | None = values["output"]
         try:
             if output is None:
-                stdout = click.get_binary_stream("stdout")
-                count = run_export(exporter, flt, options, stdout)
-                stdout.flush()
+                sys.stdout.flush()
+                count = run_export(exporter, flt, options, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
             else:
                 count = _write_file(exporter, flt, options, output)
         except ExportError as exc:

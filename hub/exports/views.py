@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import calendar
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 from wtforms import SelectChoice
 
 from hub.exporters import Exporter, ExportError
@@ -86,9 +88,9 @@ def _options_data(options) -> dict[str, Any]:
     return {} if options is None else {name: field.data for name, field in options._fields.items()}
 
 
-def _download(exporter: Exporter, flt: ExportFilter, options: dict[str, Any]):
+def _download(exporter: Exporter, flt: ExportFilter, options: dict[str, Any]) -> Response:
     """Write the whole file to a spool first: an error becomes a message on the page, never half a file."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - send_file closes it
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed by _chunks
     try:
         run_export(exporter, flt, options, spool)
     except BaseException:
@@ -96,10 +98,18 @@ def _download(exporter: Exporter, flt: ExportFilter, options: dict[str, Any]):
         raise
     size = spool.tell()
     spool.seek(0)
-    name = (
-        f"kintai_{exporter.file_label(options)}_{flt.start.isoformat()}_{flt.end.isoformat()}.{exporter.file_extension}"
-    )
-    response = send_file(spool, mimetype=exporter.media_type, as_attachment=True, download_name=name)
-    response.headers["Content-Type"] = exporter.content_type(options)
+    name = f"kintai_{exporter.file_label(options)}_{flt.start:%Y-%m-%d}_{flt.end:%Y-%m-%d}.{exporter.file_extension}"
+    response = Response(_chunks(spool), content_type=exporter.content_type(options), direct_passthrough=True)
+    response.headers.set("Content-Disposition", "attachment", filename=secure_filename(name) or "export")
+    response.headers["Cache-Control"] = "no-store"  # personal data: no copy in caches
     response.content_length = size
     return response
+
+
+def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
+    """The spooled file in pieces, closed once sent (or once the client has gone)."""
+    try:
+        while chunk := spool.read(size):
+            yield chunk
+    finally:
+        spool.close()
