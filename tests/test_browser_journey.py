@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
 from hub.extensions import db
@@ -44,7 +45,7 @@ def sim():
 
 
 @pytest.fixture
-def hub(tmp_path):
+def hub_app(tmp_path):
     """The hub as the browser sees it: CSRF on, syncs run inline in the request that starts them."""
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True, HUB_QUEUE_IMMEDIATE=True)
     create_test_admin(app)
@@ -55,8 +56,6 @@ def hub(tmp_path):
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import expect, sync_playwright
-
     executable = chromium_or_skip()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
@@ -70,14 +69,15 @@ def page():
             browser.close()
 
 
-def test_the_whole_journey_in_chromium(hub, sim, page):
-    from playwright.sync_api import expect
-
+def test_the_whole_journey_in_chromium(hub_app, sim, page):
     TOKENS._tokens.clear()
     shots = Screenshots("journey")
-    ja = lambda message, **variables: japanese(hub, message, **variables)  # noqa: E731
+
+    def ja(message: str, **variables) -> str:
+        return japanese(hub_app, message, **variables)
+
     employees = [e for e in sim.data.employees if e["employee_code"]]
-    with live_server(hub) as base:
+    with live_server(hub_app) as base:
         # 1. Log in.
         page.goto(base + "/")
         expect(page).to_have_url(re.compile(r"/login"))
@@ -100,7 +100,7 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
         expect(threshold).to_have_value("10")
         expect(page.get_by_label("入力単位(分)")).to_have_value("1")
         shots.take(page, "settings-saved")
-        with hub.app_context():
+        with hub_app.app_context():
             saved = current_settings()
             assert (saved.input_unit, saved.mismatch_threshold) == (1, 10)
 
@@ -149,7 +149,7 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
         expect(page).to_have_url(re.compile(r"/admin/attendance/runs/\d+$"))
         expect(page.locator("h1 .badge")).to_have_text("成功", timeout=60_000)
         shots.take(page, "sync-succeeded")
-        with hub.app_context():
+        with hub_app.app_context():
             run = db.session.scalar(select(SyncRun))
             assert run.created > 0 and run.unmatched_local == 0
             synced_days = run.created
@@ -167,7 +167,7 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
         # 7. タイムシート: an employee's ordinary day without 工数 shows △.
         employee = next(e for e in employees if _ordinary_days(sim, e))
         day = _ordinary_days(sim, employee)[0]
-        with hub.app_context():
+        with hub_app.app_context():
             member = db.session.scalar(select(Member).where(Member.code == employee["employee_code"]))
             stored = db.session.scalar(
                 select(AttendanceDay).where(AttendanceDay.member_id == member.id, AttendanceDay.work_date == day)
@@ -204,7 +204,7 @@ def test_the_whole_journey_in_chromium(hub, sim, page):
         expect(row.locator(".mark")).to_have_class(re.compile(r"\bmatch\b"))
         expect(page.locator("table.timesheet .mark.mismatch")).to_have_count(mismatches_before - 1)
         shots.take(page, "timesheet-fixed")
-        with hub.app_context():
+        with hub_app.app_context():
             entries = db.session.scalars(select(TimeEntry)).all()
             assert [(e.member_id, e.work_date, e.project_id, e.minutes) for e in entries] == [
                 (member_id, day, project_id, work)
