@@ -6,7 +6,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from hub.exporters import ExportDay, ExportError
 from hub.exports.query import ExportFilter, ExportRows
@@ -250,6 +250,22 @@ def test_rows_are_ordered_by_code_then_date_whatever_the_insert_order(app):
     content = export(app)
     assert keys(content) == [(code, f"2026-11-0{d}") for code in ("A1", "B2") for d in (1, 2, 3)]
     assert content.count(b"12:00-13:00") == 6
+
+
+def test_order_and_merge_do_not_depend_on_the_database_collation(app):
+    """Codes in code point order with their breaks and hourly leave, also where the database collates by locale."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # as a database created with a Japanese or English locale
+            db.session.execute(text('ALTER TABLE members ALTER COLUMN code TYPE varchar(64) COLLATE "en-US-x-icu"'))
+        for code in ("b1", "A2", "-3", "Z4", "a5"):
+            member = Member(code=code, name=code)
+            db.session.add(member)
+            db.session.flush()
+            add_day(member, "2026-11-02", "09:00", "18:00", breaks=(("12:00", "13:00"),), hourly=(("16:00", "17:00"),))
+        db.session.commit()
+    lines = export(app, "crowdlog", "utf-8").decode().split("\r\n")[1:-1]
+    assert [line.split(",")[0] for line in lines] == ["'-3", "A2", "Z4", "a5", "b1"]
+    assert all(line.endswith(",09:00,18:00,12:00-13:00,,0,時間休(16:00-17:00)") for line in lines), lines
 
 
 # --- the rows the core hands to exporters -------------------------------------------------------------
