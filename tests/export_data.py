@@ -13,6 +13,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectChoice, SelectField
+
+from hub import hookimpl
+from hub.exporters import Exporter
 from hub.extensions import db
 from hub.models import (
     AttendanceBreak,
@@ -122,3 +127,30 @@ def build_november(app) -> None:
 def integration_id(app, name: str) -> int:
     with app.app_context():
         return db.session.query(Integration.id).filter(Integration.name == name).scalar()
+
+
+class LayoutForm(FlaskForm):
+    layout = SelectField(
+        "Layout", choices=[SelectChoice("wide", "wide"), SelectChoice("narrow", "narrow")], default="wide"
+    )
+    totals = BooleanField("Totals", default=False)
+
+
+class CountExporter(Exporter):
+    """A second exporter, as a third-party plugin would add one: its options become CLI options and form fields."""
+
+    name = "count"
+    label = "Count"
+    media_type = "text/plain"
+    file_extension = "txt"
+    options_form = LayoutForm
+
+    def write(self, rows, stream, options) -> None:
+        count = sum(1 for _ in rows)
+        stream.write(f"{options['layout']} totals={options['totals']} rows={count}\n".encode())
+
+
+class CountPlugin:
+    @hookimpl
+    def hub_exporters(self):
+        return [CountExporter()]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.models import AuditLog, Member
 from tests.conftest import make_app
-from tests.export_data import build_november
+from tests.export_data import CountPlugin, build_november
 
 BOM = b"\xef\xbb\xbf"
 HUB = Path(sys.executable).parent / "hub"
@@ -146,3 +146,18 @@ def test_the_console_script(tmp_path):
     assert result.stdout == BOM + (CROWDLOG_HEADER + "P1002,2026-11-02,09:00,18:00,12:00-13:00,,0,\r\n").encode()
     result = subprocess.run([str(HUB), "export", "csv", "--from", "x", "--to", "y"], capture_output=True, env=env)
     assert result.returncode == 2 and result.stdout == b""
+
+
+def test_every_installed_exporter_gets_a_command_with_its_options(tmp_path):
+    app = make_app(tmp_path, plugins=[CountPlugin()])
+    build_november(app)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["export", "--help"]).output
+    assert "count" in listed and "csv" in listed
+    help_text = runner.invoke(args=["export", "count", "--help"]).output
+    assert "--layout [wide|narrow]" in help_text and "--totals / --no-totals" in help_text
+    result = runner.invoke(args=["export", "count", *NOVEMBER, "--layout", "narrow", "--totals", "--member", "P1001"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes == b"narrow totals=True rows=6\n"
+    assert runner.invoke(args=["export", "count", *NOVEMBER]).stdout_bytes == b"wide totals=False rows=8\n"
+    assert runner.invoke(args=["export", "count", *NOVEMBER, "--layout", "tall"]).exit_code == 2

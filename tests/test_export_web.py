@@ -11,7 +11,7 @@ from hub.extensions import db
 from hub.models import AuditLog, Member
 from hub.settings.service import company_today
 from tests.conftest import create_test_admin, make_app
-from tests.export_data import build_november, integration_id
+from tests.export_data import CountPlugin, build_november, integration_id
 
 BOM = b"\xef\xbb\xbf"
 
@@ -160,3 +160,21 @@ def test_the_form_needs_its_csrf_token(tmp_path):
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     response = client.post("/exports/", data=form(csrf_token=token))
     assert response.headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_another_exporter_gets_a_tab_with_its_options(tmp_path):
+    app = make_app(tmp_path, plugins=[CountPlugin()])
+    build_november(app)
+    create_test_admin(app)
+    client = app.test_client()
+    client.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    page = client.get("/exports/").get_data(as_text=True)
+    assert 'href="/exports/?exporter=count"' in page and 'name="options-format"' in page  # csv comes first
+    page = client.get("/exports/?exporter=count").get_data(as_text=True)
+    assert (
+        'name="options-layout"' in page and 'name="options-totals"' in page and 'href="/exports/?exporter=csv"' in page
+    )
+    response = client.post("/exports/?exporter=count", data=form(**{"options-layout": "narrow", "options-totals": "y"}))
+    assert response.headers["Content-Disposition"] == "attachment; filename=kintai_count_2026-11-01_2026-11-30.txt"
+    assert response.headers["Content-Type"] == "text/plain"
+    assert response.get_data() == b"narrow totals=True rows=8\n"

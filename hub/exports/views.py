@@ -27,6 +27,7 @@ bp = Blueprint("exports", __name__, url_prefix="/exports")
 #: The file is written here first and sent once complete; past this size the spool moves to a temporary file.
 SPOOL_MEMORY = 8 * 1024 * 1024
 OPTIONS_PREFIX = "options-"
+DEFAULT_EXPORTER = "csv"
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -69,9 +70,10 @@ def index():
 
 
 def _chosen(available: dict[str, Exporter]) -> Exporter | None:
+    """The exporter of ``?exporter=``; by default CSV when installed (DESIGN's export), else the first."""
     name = request.args.get("exporter")
     if name is None:
-        return next(iter(available.values()), None)
+        return available.get(DEFAULT_EXPORTER) or next(iter(available.values()), None)
     if name not in available:
         abort(404)
     return available[name]
