@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -269,6 +270,21 @@ def test_order_and_merge_do_not_depend_on_the_database_collation(app):
 
 
 # --- the rows the core hands to exporters -------------------------------------------------------------
+
+
+def test_intervals_of_days_the_day_query_did_not_return_are_skipped(november, monkeypatch):
+    """As if breaks and hourly leave of other days were written between the queries: the merge skips them."""
+    import hub.exports.query as query
+
+    with november.app_context():
+        yamada, formula = (db.session.scalar(select(Member).where(Member.code == code)) for code in ("P1001", "P1002"))
+        add_day(yamada, "2026-10-31", "09:00", "18:00", breaks=(("10:00", "10:10"),), hourly=(("11:00", "12:00"),))
+        add_day(formula, "2026-10-30", "09:00", "18:00", breaks=(("10:00", "10:20"),), hourly=(("14:00", "15:00"),))
+        db.session.commit()
+    for name in ("_break_query", "_hourly_leave_query"):
+        original = getattr(query, name)
+        monkeypatch.setattr(query, name, lambda flt, original=original: original(replace(flt, start=date(2026, 1, 1))))
+    assert export(november) == BOM + CROWDLOG.encode("utf-8")
 
 
 def test_export_rows_are_typed_days_with_marks_and_local_sync_time(november):

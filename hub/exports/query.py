@@ -189,12 +189,12 @@ class ExportRows:
         connection = db.session.connection()
         integrations = dict(connection.execute(select(Integration.id, Integration.name)).all())
         zone = ZoneInfo(self.timezone)
-        breaks = self._stream(connection, _break_query(flt))
-        leaves = self._stream(connection, _hourly_leave_query(flt))
+        breaks = _per_day(self._stream(connection, _break_query(flt)))
+        leaves = _per_day(self._stream(connection, _hourly_leave_query(flt)))
         days = self._stream(connection, day_query(flt))
-        # The head of each interval stream: (day_id, code, work_date, start, end).
-        next_break = next(breaks, None)
-        next_leave = next(leaves, None)
+        # The head of each interval stream: (day_id, code, work_date, intervals) of the next day that has any.
+        next_breaks = next(breaks, _END)
+        next_leaves = next(leaves, _END)
         synced_raw = synced_local = None
         for (
             day_id,
@@ -215,37 +215,35 @@ class ExportRows:
         ) in days:
             if day_id is None:  # a member without days in the period
                 continue
-            # Each interval stream is in the day query's order, so its head belongs to this day or a later one.
-            # Skipped: rows of no day (NULLs of the LEFT JOINs), and a row of a day the day query did not
-            # return (written between the queries), which sorts before the current day.
-            if next_break is not None and next_break[0] != day_id:
-                while (
-                    next_break is not None
-                    and next_break[0] != day_id
-                    and (next_break[0] is None or (next_break[1], next_break[2]) < (code, work_date))
-                ):
-                    next_break = next(breaks, None)
-            day_breaks = ()
-            if next_break is not None and next_break[0] == day_id:
-                found = []
-                while next_break is not None and next_break[0] == day_id:
-                    found.append((next_break[3], next_break[4]))
-                    next_break = next(breaks, None)
-                day_breaks = tuple(found)
-            if next_leave is not None and next_leave[0] != day_id:
-                while (
-                    next_leave is not None
-                    and next_leave[0] != day_id
-                    and (next_leave[1] is None or (next_leave[1], next_leave[2]) < (code, work_date))
-                ):
-                    next_leave = next(leaves, None)
-            day_leaves = ()
-            if next_leave is not None and next_leave[0] == day_id and next_leave[1] is not None:
-                found = []
-                while next_leave is not None and next_leave[0] == day_id:
-                    found.append((next_leave[3], next_leave[4]))
-                    next_leave = next(leaves, None)
-                day_leaves = tuple(found)
+            # Each interval stream is in the day query's order, so its head is this day's or a later day's. A
+            # head sorting before this day belongs to a day the day query did not return (written between the
+            # queries): it is skipped.
+            if next_breaks[0] == day_id:
+                day_breaks = next_breaks[3]
+                next_breaks = next(breaks, _END)
+            else:
+                if _before(next_breaks, code, work_date):
+                    next_breaks = _skip_to(breaks, code, work_date)
+                    if next_breaks[0] == day_id:
+                        day_breaks = next_breaks[3]
+                        next_breaks = next(breaks, _END)
+                    else:
+                        day_breaks = ()
+                else:
+                    day_breaks = ()
+            if next_leaves[0] == day_id:
+                day_leaves = next_leaves[3]
+                next_leaves = next(leaves, _END)
+            else:
+                if _before(next_leaves, code, work_date):
+                    next_leaves = _skip_to(leaves, code, work_date)
+                    if next_leaves[0] == day_id:
+                        day_leaves = next_leaves[3]
+                        next_leaves = next(leaves, _END)
+                    else:
+                        day_leaves = ()
+                else:
+                    day_leaves = ()
             if synced_at != synced_raw:  # a sync stamps all its days alike: convert each stamp once
                 synced_raw = synced_at
                 synced_local = synced_at.astimezone(zone) if synced_at is not None else None
@@ -271,3 +269,38 @@ class ExportRows:
                 synced_local,
             )
         self.close()
+
+
+#: The head of an exhausted interval stream: no day matches it, nothing sorts after it.
+_END = (None, None, None, ())
+
+
+def _per_day(rows: Iterator) -> Iterator[tuple[int, str, date, tuple[tuple[int, int], ...]]]:
+    """Interval rows ``(day_id, code, work_date, start, end)`` grouped per day, in order; rows of no day (the
+    LEFT JOINs' NULLs) are dropped."""
+    day = day_code = day_date = None
+    found: list[tuple[int, int]] = []
+    for day_id, code, work_date, start, end in rows:
+        if day_id is None or code is None:
+            continue
+        if day_id == day:
+            found.append((start, end))
+            continue
+        if day is not None:
+            yield day, day_code, day_date, tuple(found)
+        day, day_code, day_date, found = day_id, code, work_date, [(start, end)]
+    if day is not None:
+        yield day, day_code, day_date, tuple(found)
+
+
+def _before(head: tuple, code: str, work_date: date) -> bool:
+    """Whether an interval stream's head sorts before the day (code, work_date)."""
+    return head[0] is not None and (head[1] < code or (head[1] == code and head[2] < work_date))
+
+
+def _skip_to(groups: Iterator, code: str, work_date: date) -> tuple:
+    """The first head of ``groups`` that does not sort before the day (code, work_date)."""
+    head = next(groups, _END)
+    while _before(head, code, work_date):
+        head = next(groups, _END)
+    return head

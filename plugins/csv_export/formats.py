@@ -115,17 +115,24 @@ def crowdlog_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator
 
 
 def daily_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[list]:
+    # The hot loop of a million-row export: per-member and per-source cells are made once, not per day.
     member = None
     who: list = []
     stamp: datetime | None = None
     stamp_text = ""
+    source: str | None = None
+    source_text = ""
     for day in days:
         if day.member_code != member:
             member = day.member_code
             who = [text_cell(day.member_code), text_cell(day.member_name), text_cell(day.department)]
-        if day.synced_at != stamp:  # a sync stamps all its days alike
+        if day.synced_at is not stamp:  # the core hands out one object per sync stamp
             stamp = day.synced_at
             stamp_text = stamp.strftime("%Y-%m-%d %H:%M:%S") if stamp is not None else ""
+        where = day.integration or day.source_file
+        if where is not source:
+            source, source_text = where, text_cell(where)
+        hourly = day.hourly_leaves
         yield [
             *who,
             day.work_date.isoformat(),
@@ -134,12 +141,12 @@ def daily_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[li
             intervals_text(day.breaks),
             day.work_minutes,
             day.break_minutes,
-            leave_text(day.leave, day.hourly_leaves),
-            text_cell(day.leave_name),
+            leave_text(day.leave, hourly) if hourly else LEAVE_TEXT[day.leave],
+            text_cell(day.leave_name) if day.leave_name else "",
             day.manhours,
             day.difference,
             marks[day.mark],
-            text_cell(day.integration or day.source_file),
+            source_text,
             stamp_text,
         ]
 
