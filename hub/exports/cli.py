@@ -142,7 +142,7 @@ def _options(exporter: Exporter, given: Mapping[str, Any]) -> dict[str, Any]:
     if not form.validate():
         problems = "; ".join(f"--{name.replace('_', '-')}: {' '.join(errors)}" for name, errors in form.errors.items())
         raise click.UsageError(problems)
-    return {name: field.data for name, field in form._fields.items()}
+    return dict(form.data)
 
 
 def _filter(values: Mapping[str, Any]) -> ExportFilter:

@@ -87,7 +87,7 @@ def _options_form(exporter: Exporter | None):
 
 
 def _options_data(options) -> dict[str, Any]:
-    return {} if options is None else {name: field.data for name, field in options._fields.items()}
+    return {} if options is None else dict(options.data)
 
 
 def _download(exporter: Exporter, flt: ExportFilter, options: dict[str, Any]) -> Response:
