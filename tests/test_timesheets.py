@@ -49,7 +49,7 @@ def sheet(app):
         add_day(taro.id, date(2026, 11, 2))  # 8:00 of work
         add_day(taro.id, date(2026, 11, 3), clock_in=22 * 60, clock_out=26 * 60 + 10, breaks=())  # night shift
         add_day(taro.id, date(2026, 11, 4), clock_in=None, clock_out=None, breaks=(), leave=LeaveKind.FULL)
-        add_day(taro.id, date(2026, 11, 5), clock_out=None)  # missing clock-out
+        add_day(taro.id, date(2026, 11, 5), clock_out=None, work_minutes=0)  # missing clock-out, Jobcan says 0
         db.session.add(TimeEntry(member_id=taro.id, work_date=date(2026, 11, 2), project_id=project.id, minutes=465))
         db.session.commit()
         return {"taro": taro.id, "hanako": hanako.id, "project": project.id}

@@ -124,6 +124,8 @@ def _fill_from_attendance(row: DayRow, day: AttendanceDay, integrations: dict[in
     row.has_attendance = True
     row.clock_in, row.clock_out = day.clock_in, day.clock_out
     row.break_minutes, row.work_minutes = day.break_minutes, day.work_minutes
+    if day.clock_in is not None and day.clock_out is None:
+        row.work_minutes = None  # a provider may report 0; without a clock-out there is no work time
     row.leave, row.leave_name = day.leave, day.leave_name
     row.breaks = [(item.start, item.end) for item in day.breaks]
     row.hourly_leaves = [(item.start, item.end) for item in day.hourly_leaves]

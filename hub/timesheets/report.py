@@ -53,12 +53,18 @@ def month_report(
     connection = db.session.connection()  # Core rows: the ORM's row processing doubled the page time
     for offset in range(0, len(ids), 500):
         chunk = ids[offset : offset + 500]
-        for member_id, work_date, work, leave in connection.execute(
+        for member_id, work_date, work, leave, clock_in, clock_out in connection.execute(
             select(
-                AttendanceDay.member_id, AttendanceDay.work_date, AttendanceDay.work_minutes, AttendanceDay.leave
+                AttendanceDay.member_id,
+                AttendanceDay.work_date,
+                AttendanceDay.work_minutes,
+                AttendanceDay.leave,
+                AttendanceDay.clock_in,
+                AttendanceDay.clock_out,
             ).where(AttendanceDay.member_id.in_(chunk), AttendanceDay.work_date.between(first, last))
         ):
-            attendance[member_id][work_date] = (work, leave)
+            missing_clock_out = clock_in is not None and clock_out is None
+            attendance[member_id][work_date] = (None if missing_clock_out else work, leave)
         for member_id, work_date, minutes in connection.execute(
             select(TimeEntry.member_id, TimeEntry.work_date, func.sum(TimeEntry.minutes))
             .where(TimeEntry.member_id.in_(chunk), TimeEntry.work_date.between(first, last))
