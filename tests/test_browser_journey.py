@@ -178,7 +178,7 @@ def test_the_whole_journey_in_chromium(hub_app, sim, page):
             project_id = db.session.scalar(select(Project.id).where(Project.code == PROJECT_CODE))
         page.get_by_role("link", name=ja("Timesheets"), exact=True).click()
         page.get_by_label(ja("Member"), exact=True).select_option(employee["employee_code"])
-        page.get_by_label(ja("Month"), exact=True).fill(MONTH)
+        page.get_by_label(ja("Year and month"), exact=True).fill(MONTH)
         shots.take(page, "timesheet-picker")
         page.get_by_role("button", name=ja("Open timesheet")).click()
         expect(page).to_have_url(re.compile(rf"/timesheets/{member_id}/{MONTH}$"))
