@@ -189,6 +189,19 @@ def keys_rotate_command() -> None:
     click.echo("Older keys can now be removed from HUB_ENCRYPTION_KEYS.")
 
 
+def _import_file(file: Path, importer):
+    """Run a CSV importer on ``file``; on refusal print every bad line and exit 1 with nothing imported."""
+    from hub.csvfiles import ImportFailed
+
+    try:
+        return importer(file.read_bytes(), file.name)
+    except ImportFailed as failure:
+        db.session.rollback()
+        for error in failure.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException("Nothing was imported.") from failure
+
+
 @click.group("members")
 def members_group() -> None:
     """Members (メンバー)."""
@@ -199,15 +212,9 @@ def members_group() -> None:
 @with_appcontext
 def members_import_command(file: Path) -> None:
     """Import members from a CSV file (UTF-8, UTF-8 with BOM or CP932); all rows or none."""
-    from hub.members.importer import ImportFailed, import_members
+    from hub.members.importer import import_members
 
-    try:
-        result = import_members(file.read_bytes(), file.name)
-    except ImportFailed as failure:
-        db.session.rollback()
-        for error in failure.errors:
-            click.echo(f"{file}: {error}", err=True)
-        raise click.ClickException("Nothing was imported.") from failure
+    result = _import_file(file, import_members)
     click.echo(
         f"Imported {result.total} members: {result.created} added, {result.updated} updated, "
         f"{result.unchanged} unchanged."
@@ -224,16 +231,9 @@ def manhours_group() -> None:
 @with_appcontext
 def manhours_import_command(file: Path) -> None:
     """Import man-hours from a CSV file (社員コード, 年月日, プロジェクトコード, 工数); all lines or none."""
-    from hub.csvfiles import ImportFailed
     from hub.manhours.importer import import_manhours
 
-    try:
-        result = import_manhours(file.read_bytes(), file.name)
-    except ImportFailed as failure:
-        db.session.rollback()
-        for error in failure.errors:
-            click.echo(f"{file}: {error}", err=True)
-        raise click.ClickException("Nothing was imported.") from failure
+    result = _import_file(file, import_manhours)
     click.echo(
         f"Imported {result.total} man-hours lines: {result.created} added, {result.updated} updated, "
         f"{result.removed} removed, {result.unchanged} unchanged."
@@ -251,15 +251,8 @@ def attendance_group() -> None:
 def attendance_import_command(file: Path) -> None:
     """Import attendance from a crowdlog-format CSV file (as `hub export csv` writes it); all rows or none."""
     from hub.attendance.csv_import import import_attendance
-    from hub.csvfiles import ImportFailed
 
-    try:
-        result = import_attendance(file.read_bytes(), file.name)
-    except ImportFailed as failure:
-        db.session.rollback()
-        for error in failure.errors:
-            click.echo(f"{file}: {error}", err=True)
-        raise click.ClickException("Nothing was imported.") from failure
+    result = _import_file(file, import_attendance)
     click.echo(
         f"Imported {result.total} attendance days from {file.name}: {result.created} added, "
         f"{result.updated} updated, {result.unchanged} unchanged."
