@@ -122,3 +122,14 @@ def unneutralize(cell: str) -> str:
     if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START:
         return cell[1:]
     return cell
+
+
+def import_upload(upload, importer):
+    """Run a CSV importer on an uploaded file: ``(result, [])``, or ``(None, errors)`` with nothing imported."""
+    from hub.extensions import db
+
+    try:
+        return importer(upload.read(), upload.filename or "upload.csv"), []
+    except ImportFailed as failure:
+        db.session.rollback()
+        return None, failure.errors

@@ -13,7 +13,7 @@ from hub import audit
 from hub.attendance.csv_import import HEADER, import_attendance
 from hub.attendance.forms import SyncForm
 from hub.codes import normalize_code
-from hub.csvfiles import ImportFailed
+from hub.csvfiles import import_upload
 from hub.extensions import db
 from hub.members.forms import ImportForm
 from hub.models import AuditLog, Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
@@ -105,13 +105,8 @@ def import_csv():
     form = ImportForm()
     errors = []
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            result = import_attendance(upload.read(), upload.filename or "upload.csv")
-        except ImportFailed as failure:
-            db.session.rollback()
-            errors = failure.errors
-        else:
+        result, errors = import_upload(form.file.data, import_attendance)
+        if result is not None:
             message = ngettext(
                 "Imported %(num)d attendance day from %(file)s: %(created)d added, %(updated)d updated, "
                 "%(unchanged)d unchanged.",

@@ -8,7 +8,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from hub import audit
-from hub.csvfiles import ImportFailed
+from hub.csvfiles import import_upload
 from hub.extensions import db
 from hub.manhours.forms import ProjectForm
 from hub.manhours.importer import COLUMNS, import_manhours
@@ -74,13 +74,8 @@ def import_csv():
     form = ImportForm()
     errors = []
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            result = import_manhours(upload.read(), upload.filename or "upload.csv")
-        except ImportFailed as failure:
-            db.session.rollback()
-            errors = failure.errors
-        else:
+        result, errors = import_upload(form.file.data, import_manhours)
+        if result is not None:
             message = ngettext(
                 "Imported %(num)d man-hours line: %(created)d added, %(updated)d updated, %(removed)d removed, "
                 "%(unchanged)d unchanged.",

@@ -9,10 +9,11 @@ from sqlalchemy import or_, select
 
 from hub import audit
 from hub.codes import normalize_code
+from hub.csvfiles import import_upload
 from hub.extensions import db
 from hub.members.fields import format_unit_price
 from hub.members.forms import EndMemberForm, ImportForm, MemberForm
-from hub.members.importer import COLUMNS, ImportFailed, import_members
+from hub.members.importer import COLUMNS, import_members
 from hub.models import Member
 from hub.settings.service import company_today
 
@@ -119,13 +120,8 @@ def import_csv():
     form = ImportForm()
     errors = []
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            result = import_members(upload.read(), upload.filename or "upload.csv")
-        except ImportFailed as failure:
-            db.session.rollback()
-            errors = failure.errors
-        else:
+        result, errors = import_upload(form.file.data, import_members)
+        if result is not None:
             message = ngettext(
                 "Imported %(num)d member: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
                 "Imported %(num)d members: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
