@@ -40,8 +40,10 @@ from hub import create_app
 from hub.extensions import db
 from hub.integrations.service import provider_named, provider_settings, save_integration
 from hub.models import AttendanceDay, Integration, Member, Trigger
-from hub.sync.engine import _write, run_sync, start_run
+from hub.sync.engine import run_sync
+from hub.sync.lifecycle import start_run
 from hub.sync.matching import match_members
+from hub.sync.write import write_records
 from hub_plugins.jobcan import mapping
 from hub_plugins.jobcan.client import PAGE_SIZE, SCOPES, TOKENS
 from hub_plugins.jobcan.provider import REFRESH_RANGE_DAYS
@@ -394,7 +396,7 @@ def measure_hub_side(stack, workdir: Path, sim: Simulator, days: int, concurrenc
     """Mapping, then validation + write, each timed on its own with no network inside the timed part.
 
     Mapping: the provider's own day reader (``JobcanProvider._read_days``, one thread) over the simulator's
-    JSON for every day of the period. Validation + write: the engine's write phase (``_write``) and the commit,
+    JSON for every day of the period. Validation + write: the engine's write phase (``write_records``) and the commit,
     on a fresh database, inside a SyncRun started as run_sync starts one. Members are fetched and matched
     beforehand, untimed.
     """
@@ -419,7 +421,7 @@ def measure_hub_side(stack, workdir: Path, sim: Simulator, days: int, concurrenc
         mapped = time.perf_counter()
 
         before_write = time.perf_counter()
-        _write(run, integration, matching, records)
+        write_records(run, integration, matching, records)
         db.session.commit()
         written = time.perf_counter()
         return HubSide(len(records), mapped - began, written - before_write, run.created)
@@ -601,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{full.write:.3f} s for {full.fetched} records"
         )
         table.add("  mapping (provider._read_days, 1 thread)", f"{side.records / side.mapping:,.0f} rec/s")
-        table.add("  validation + write + commit (engine._write)", f"{side.records / side.write:,.0f} rec/s")
+        table.add("  validation + write + commit (write_records)", f"{side.records / side.write:,.0f} rec/s")
         table.add("  write phase inside run_sync (progress marks)", f"{full.fetched / full.write:,.0f} rec/s")
         table.add(
             f"hub-side mapping + validation + write ({side.records} rec)",

@@ -83,10 +83,24 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         manhours,
         members,
         settings,
+        sync,
         timesheets,
     )
 
-    areas = (auth, home, settings, members, manhours, integrations, attendance, exports, timesheets, health, errors)
+    areas = (
+        auth,
+        home,
+        settings,
+        members,
+        manhours,
+        integrations,
+        sync,
+        attendance,
+        exports,
+        timesheets,
+        health,
+        errors,
+    )
     for area in (*areas, cli):
         area.init_app(app)
 

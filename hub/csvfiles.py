@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 
 MAX_ERRORS = 50
-#: The characters after which an exporter puts a ``'`` so a spreadsheet reads the cell as text.
-FORMULA_START = frozenset("=+-@\t\r")
 
 
 @dataclass(frozen=True)
@@ -111,17 +109,6 @@ def cells_by_key(keys: Sequence[str], cells: Sequence[str]) -> dict[str, str]:
             _("The row has %(count)d cells; the header has %(columns)d.", count=len(cells), columns=len(keys))
         )
     return {key: cell.strip() for key, cell in zip(keys, cells, strict=True)}
-
-
-def unneutralize(cell: str) -> str:
-    """A cell as written before an exporter protected it: ``'=SUM(A1)`` → ``=SUM(A1)``, ``'-A1`` → ``-A1``.
-
-    Exporters put a ``'`` before text that starts with = + - @, a tab or a CR, so a spreadsheet does not
-    run it as a formula; a ``'`` before anything else is part of the text and stays.
-    """
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START:
-        return cell[1:]
-    return cell
 
 
 def import_upload(upload, importer):

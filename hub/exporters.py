@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, ClassVar
 
+from hub.marks import Mark
 from hub.records import LeaveKind
-from hub.timesheets.marks import Mark
 
 
 class ExportError(Exception):
@@ -27,8 +27,9 @@ class ExportDay:
 
     Times are minutes from the work date's midnight in the company time zone (1,570 is 26:10, the next
     morning); ``breaks`` and ``hourly_leaves`` are ``(start, end)`` pairs in time order. ``manhours`` is the
-    sum of the man-hours (工数) booked that day, ``difference`` and ``mark`` are the timesheet's 差分 and
-    ✓/△/☕ with the settings' threshold. ``integration`` is the name of the integration the day was synced
+    sum of the man-hours (工数) booked that day; ``work_minutes``, ``difference`` and ``mark`` are the day as
+    :func:`hub.marks.judge_day` judges it for the timesheet (no work time without a clock-out, 差分, ✓/△/☕ with
+    the settings' threshold). ``integration`` is the name of the integration the day was synced
     from, ``source_file`` the CSV it was imported from; ``synced_at`` is in the company time zone.
     """
 

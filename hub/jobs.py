@@ -1,19 +1,17 @@
-"""Background jobs on Huey: manual syncs, the daily 自動同期, and reaping runs whose worker died.
+"""The job queue (Huey) that syncs, the daily 自動同期 and the reaping of dead runs are queued on.
 
-The queue is SqliteHuey in the instance folder by default, RedisHuey for ``HUB_QUEUE_URL=redis://…`` and
-PostgresHuey for ``HUB_QUEUE_URL=postgresql://…``. Tests use Huey's immediate mode.
+Areas register their tasks on it (the sync's are :mod:`hub.sync.tasks`). The queue is SqliteHuey in the
+instance folder by default, RedisHuey for ``HUB_QUEUE_URL=redis://…`` and PostgresHuey for
+``HUB_QUEUE_URL=postgresql://…``. Tests use Huey's immediate mode.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask, current_app
-from huey import PostgresHuey, RedisHuey, SqliteHuey, crontab
+from huey import PostgresHuey, RedisHuey, SqliteHuey
 from huey.api import Huey
-
-log = logging.getLogger(__name__)
 
 QUEUE_NAME = "kintai-hub"
 
@@ -32,34 +30,8 @@ def make_huey(url: str | None, instance_path: str, immediate: bool = False) -> H
 
 def init_app(app: Flask) -> None:
     huey = make_huey(app.config["HUB_QUEUE_URL"], app.instance_path, immediate=app.config["HUB_QUEUE_IMMEDIATE"])
-    _register_tasks(huey, app)
     app.extensions["hub.huey"] = huey
 
 
 def queue(app: Flask | None = None) -> Huey:
     return (app or current_app).extensions["hub.huey"]
-
-
-def _register_tasks(huey: Huey, app: Flask) -> None:
-    """Tasks run inside an app context of the process that consumes them."""
-
-    @huey.task(name="hub.sync_run")
-    def sync_run(run_id: int, locale: str = "ja") -> None:
-        from hub.sync.engine import execute_run_in_locale
-
-        with app.app_context():
-            execute_run_in_locale(run_id, locale)
-
-    @huey.periodic_task(crontab(minute="*"), name="hub.scheduler_tick")
-    def scheduler_tick() -> None:
-        from hub.sync.schedule import tick
-
-        with app.app_context():
-            tick()
-
-    app.extensions["hub.tasks"] = {"sync_run": sync_run, "scheduler_tick": scheduler_tick}
-
-
-def enqueue_run(run_id: int, locale: str = "ja") -> None:
-    """Hand a started (queued) run to a worker."""
-    current_app.extensions["hub.tasks"]["sync_run"](run_id, locale)

@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
-from hub.records import DayRecord, RemoteMember
+from hub.records import DayRecord, RejectedRecord, RemoteMember
 
 
 class CheckStatus(StrEnum):
@@ -123,8 +123,11 @@ class Provider(ABC):
         start: date,
         end: date,
         progress: Progress,
-    ) -> Iterable[DayRecord]:
+    ) -> Iterable[DayRecord | RejectedRecord]:
         """Day records of ``remote_ids`` for work dates ``start``..``end`` inclusive.
 
-        Raises a :class:`ProviderError` when the fetch cannot complete: the core then changes nothing.
+        A day whose data the provider cannot read (an unknown leave type, a malformed time) is yielded as a
+        :class:`RejectedRecord` naming the field and value: the core reports it, skips it and writes the rest,
+        and the run ends partial. Raises a :class:`ProviderError` when the fetch cannot complete: the core then
+        changes nothing.
         """

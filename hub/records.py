@@ -1,7 +1,8 @@
 """The normalized records a provider hands to the core.
 
 Times are minutes from the work date's midnight in the company time zone, so 02:10 the next morning is
-1,570 (26:10). The core stores, matches and validates these; a provider only produces them.
+1,570 (26:10). The core stores, matches and validates these; a provider only produces them. A day the
+provider cannot read is handed over as a :class:`RejectedRecord`: the core reports it and writes the rest.
 """
 
 from __future__ import annotations
@@ -72,3 +73,21 @@ class DayRecord:
     def missing_clock_out(self) -> bool:
         """Clocked in but never out (an odd number of punches)."""
         return self.clock_in is not None and self.clock_out is None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """A day the provider returned but cannot read: reported as a rejected issue and skipped, never stored.
+
+    ``field`` names the offending field as the provider's API calls it (``holiday.type``), ``value`` is what
+    came (as text, e.g. ``'sabbatical'``), ``reason`` says in a few words what is wrong with it (in the
+    admin's language: use ``flask_babel.gettext``). ``work_date`` is ``None`` when the fault is not one day's:
+    the core then keeps every stored day of that employee in the period. A stored day the provider now
+    rejects stays as it was.
+    """
+
+    remote_id: str
+    work_date: date | None
+    field: str
+    value: str
+    reason: str

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from hub.attendance.csv_import import import_attendance, source_name
-from hub.csvfiles import ImportFailed, unneutralize
+from hub.cells import unneutralize
+from hub.csvfiles import ImportFailed
 from hub.extensions import db
 from hub.models import AttendanceDay, AuditLog, DayState, Integration, Member, TimesheetDay
 from hub.records import DayRecord, HourlyLeave, LeaveKind
-from hub.sync.engine import content_hash
+from hub.store import content_hash
 
 HEADER = "社員コード,年月日,出社,退社,休憩詳細,日報,ステータス,休暇\r\n"
 CROWDLOG = HEADER + (

@@ -9,16 +9,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import insert, select, text
 
+from hub.cells import text_cell
+from hub.crowdlog import row_cells
 from hub.exporters import ExportDay, ExportError
 from hub.exports.query import ExportFilter, ExportRows
 from hub.exports.service import run_export
 from hub.extensions import db
+from hub.marks import Mark
 from hub.models import AttendanceBreak, AttendanceDay, AuditLog, Member
 from hub.plugins import exporters
 from hub.records import LeaveKind
-from hub.timesheets.marks import Mark
-from hub_plugins.csv_export.cells import text_cell
-from hub_plugins.csv_export.formats import crowdlog_cells
 from tests.export_data import NOVEMBER, SYNCED_AT, add_day, build_november, integration_id
 
 BOM = b"\xef\xbb\xbf"
@@ -195,7 +195,7 @@ def test_a_code_that_starts_like_a_formula_is_neutralized_too(november):
 
 
 def test_crowdlog_is_a_pure_function_of_its_fields():
-    cells = crowdlog_cells("P1", date(2026, 11, 3), 1320, 1570, ((720, 780), (900, 915)), LeaveKind.AM, ((600, 660),))
+    cells = row_cells("P1", date(2026, 11, 3), 1320, 1570, ((720, 780), (900, 915)), LeaveKind.AM, ((600, 660),))
     assert cells == [
         "P1",
         "2026-11-03",

@@ -15,7 +15,8 @@ from hub.integrations.service import provider_named, save_integration
 from hub.jobs import make_huey, queue
 from hub.models import AttendanceDay, Integration, IssueKind, Member, RunStatus, SyncRun, Trigger
 from hub.records import RemoteMember
-from hub.sync.engine import execute_run, start_run
+from hub.sync.engine import execute_run
+from hub.sync.lifecycle import start_run
 from hub.sync.schedule import latest_slot, tick
 from tests.conftest import create_test_admin, make_app, service_url
 from tests.fake_provider import FakeHR, FakePlugin, FakeProvider
@@ -316,7 +317,7 @@ def test_syncs_through_redis_and_postgres_queues(tmp_path, hr, variable):
         integration = save_integration(provider_named("fakehr"), "本社", {"token": "good"}, auto_sync=True)
         db.session.commit()
         run_id = start_run(integration, D1, D1, Trigger.CLI, queued=True).id
-        from hub.jobs import enqueue_run
+        from hub.sync.tasks import enqueue_run
 
         enqueue_run(run_id, "en")
     assert drain(app) == 1

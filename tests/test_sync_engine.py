@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from datetime import date
 
 import pytest
@@ -25,7 +27,8 @@ from hub.models import (
 )
 from hub.providers import ProviderNetworkError
 from hub.records import HourlyLeave, LeaveKind, RemoteMember
-from hub.sync.engine import SyncAlreadyRunning, SyncPeriodError, run_sync, start_run
+from hub.sync.engine import run_sync
+from hub.sync.lifecycle import SyncAlreadyRunning, SyncPeriodError, start_run
 from tests.conftest import make_app
 from tests.fake_provider import FakeHR, FakePlugin
 
@@ -326,31 +329,35 @@ def test_every_run_is_audited(app):
 
 
 def test_days_another_sync_inserted_meanwhile_are_updated_not_lost(app, hr, monkeypatch):
-    from hub.sync import engine
+    from hub import store
 
     sync()
     save_integration(provider_named("fakehr"), "支社", {"token": "good"}, auto_sync=False)
     db.session.commit()
-    real, reads = engine._existing_days, []
+    real, reads = store.stored_days, []
 
     def read_before_the_other_commit(*args):  # the first read misses days another process just inserted
         reads.append(args)
         return {} if len(reads) == 1 else real(*args)
 
-    monkeypatch.setattr(engine, "_existing_days", read_before_the_other_commit)
+    monkeypatch.setattr(store, "stored_days", read_before_the_other_commit)
     run = sync("支社", D1, D1)
     assert run.status is RunStatus.SUCCEEDED and len(reads) == 2
     assert (run.created, run.updated) == (0, 2)
     assert {issue.employee_code for issue in run.issues if issue.kind is IssueKind.CONFLICT} == {"P1001", "P1002"}
 
 
-def test_an_error_while_writing_fails_the_run_instead_of_leaving_it_running(app, monkeypatch):
-    from hub.sync import engine
+def test_an_error_while_writing_fails_the_run_instead_of_leaving_it_running(app, monkeypatch, caplog):
+    from hub import store
 
     def broken(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engine, "_insert_days", broken)
+    monkeypatch.setattr(store, "_insert_children", broken)
     run = sync()
-    assert run.status is RunStatus.FAILED and "RuntimeError" in run.error
+    assert run.status is RunStatus.FAILED and "RuntimeError" not in run.error
+    reference = re.search(r"reference (sync-\d+-[0-9a-f]{6})", run.error)
+    assert reference, run.error  # the admin quotes it; the log has the traceback under it
+    logged = [record for record in caplog.records if reference.group(1) in record.getMessage()]
+    assert logged and logged[0].levelno == logging.ERROR and "disk full" in str(logged[0].exc_info[1])
     assert db.session.scalar(select(func.count(AttendanceDay.id))) == 0

@@ -21,7 +21,6 @@ from hub.models import (
     TimesheetDay,
 )
 from hub.records import LeaveKind
-from hub.timesheets.marks import Mark, mark
 
 MONTH = "2026-11"
 
@@ -59,33 +58,6 @@ def row_of(html: str, day: str) -> str:
     match = re.search(rf'<tr id="d{day}"[^>]*>(.*?)</tr>', html, re.S)
     assert match, day
     return match.group(1)
-
-
-# --- the mark ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("work", "manhours", "leave", "has_attendance", "expected"),
-    [
-        (480, 480, LeaveKind.NONE, True, Mark.MATCH),
-        (480, 466, LeaveKind.NONE, True, Mark.MATCH),  # 14 minutes apart: under the threshold
-        (480, 465, LeaveKind.NONE, True, Mark.MISMATCH),  # 15 minutes: "15分以上の差分" is an error
-        (480, 495, LeaveKind.NONE, True, Mark.MISMATCH),
-        (0, 0, LeaveKind.FULL, True, Mark.LEAVE),
-        (None, 480, LeaveKind.FULL, True, Mark.LEAVE),
-        (None, 480, LeaveKind.NONE, True, Mark.MISMATCH),  # missing clock-out cannot match
-        (240, 240, LeaveKind.AM, True, Mark.MATCH),
-        (None, 0, LeaveKind.NONE, False, Mark.NONE),
-        (None, 60, LeaveKind.NONE, False, Mark.MISMATCH),  # booked without attendance
-    ],
-)
-def test_mark_follows_the_threshold(work, manhours, leave, has_attendance, expected):
-    assert mark(work, manhours, leave, 15, has_attendance=has_attendance) is expected
-
-
-def test_zero_threshold_still_matches_equal_times():
-    assert mark(480, 480, LeaveKind.NONE, 0) is Mark.MATCH
-    assert mark(480, 479, LeaveKind.NONE, 0) is Mark.MISMATCH
 
 
 # --- the month page ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, ValidationError
 
-from hub.sync.engine import MAX_PERIOD_DAYS
+from hub.sync.lifecycle import MAX_PERIOD_DAYS
 
 
 class SyncForm(FlaskForm):

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from hub import audit
-from hub.attendance.csv_import import HEADER, import_attendance
+from hub import audit, crowdlog
+from hub.attendance.csv_import import import_attendance
 from hub.attendance.forms import SyncForm
 from hub.codes import normalize_code
 from hub.csvfiles import import_upload
@@ -18,9 +18,9 @@ from hub.extensions import db
 from hub.members.forms import ImportForm
 from hub.models import AuditLog, Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
 from hub.settings.service import company_today
-from hub.sync.background import run_in_background
-from hub.sync.engine import SyncError, request_cancel, start_run
+from hub.sync.lifecycle import SyncError, request_cancel, start_run
 from hub.sync.report import ISSUE_ORDER, duration_seconds
+from hub.sync.tasks import run_in_background
 
 bp = Blueprint("attendance", __name__, url_prefix="/admin/attendance")
 HISTORY = 30
@@ -125,7 +125,9 @@ def import_csv():
     imports = db.session.scalars(
         select(AuditLog).where(AuditLog.action == "attendance.import").order_by(AuditLog.id.desc()).limit(HISTORY)
     ).all()
-    return render_template("attendance/import.html", form=form, errors=errors, header=",".join(HEADER), imports=imports)
+    return render_template(
+        "attendance/import.html", form=form, errors=errors, header=",".join(crowdlog.HEADER), imports=imports
+    )
 
 
 def _creatable(sync_run: SyncRun) -> list[SyncIssue]:

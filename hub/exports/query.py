@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 
 from hub.exporters import ExportDay
 from hub.extensions import db
+from hub.marks import judge_day
 from hub.models import AttendanceBreak, AttendanceDay, HourlyLeaveInterval, Integration, Member, TimeEntry
-from hub.timesheets.marks import difference, mark
 
 __all__ = ["ExportDay", "ExportFilter", "ExportRows", "day_query"]
 
@@ -189,12 +189,9 @@ class ExportRows:
         connection = db.session.connection()
         integrations = dict(connection.execute(select(Integration.id, Integration.name)).all())
         zone = ZoneInfo(self.timezone)
-        breaks = _per_day(self._stream(connection, _break_query(flt)))
-        leaves = _per_day(self._stream(connection, _hourly_leave_query(flt)))
+        breaks = _Intervals(self._stream(connection, _break_query(flt)))
+        leaves = _Intervals(self._stream(connection, _hourly_leave_query(flt)))
         days = self._stream(connection, day_query(flt))
-        # The head of each interval stream: (day_id, code, work_date, intervals) of the next day that has any.
-        next_breaks = next(breaks, _END)
-        next_leaves = next(leaves, _END)
         synced_raw = synced_local = None
         for (
             day_id,
@@ -215,38 +212,10 @@ class ExportRows:
         ) in days:
             if day_id is None:  # a member without days in the period
                 continue
-            # Each interval stream is in the day query's order, so its head is this day's or a later day's. A
-            # head sorting before this day belongs to a day the day query did not return (written between the
-            # queries): it is skipped.
-            if next_breaks[0] == day_id:
-                day_breaks = next_breaks[3]
-                next_breaks = next(breaks, _END)
-            else:
-                if _before(next_breaks, code, work_date):
-                    next_breaks = _skip_to(breaks, code, work_date)
-                    if next_breaks[0] == day_id:
-                        day_breaks = next_breaks[3]
-                        next_breaks = next(breaks, _END)
-                    else:
-                        day_breaks = ()
-                else:
-                    day_breaks = ()
-            if next_leaves[0] == day_id:
-                day_leaves = next_leaves[3]
-                next_leaves = next(leaves, _END)
-            else:
-                if _before(next_leaves, code, work_date):
-                    next_leaves = _skip_to(leaves, code, work_date)
-                    if next_leaves[0] == day_id:
-                        day_leaves = next_leaves[3]
-                        next_leaves = next(leaves, _END)
-                    else:
-                        day_leaves = ()
-                else:
-                    day_leaves = ()
             if synced_at != synced_raw:  # a sync stamps all its days alike: convert each stamp once
                 synced_raw = synced_at
                 synced_local = synced_at.astimezone(zone) if synced_at is not None else None
+            work, difference, mark = judge_day(clock_in, clock_out, work_minutes, leave, manhours, threshold)
             self.count += 1
             yield ExportDay(
                 code,
@@ -255,20 +224,45 @@ class ExportRows:
                 work_date,
                 clock_in,
                 clock_out,
-                day_breaks,
-                work_minutes,
+                breaks.of(day_id, code, work_date),
+                work,
                 break_minutes,
                 leave,
                 leave_name,
-                day_leaves,
+                leaves.of(day_id, code, work_date),
                 manhours,
-                difference(work_minutes, manhours),
-                mark(work_minutes, manhours, leave, threshold),
+                difference,
+                mark,
                 integrations.get(integration_id),
                 source_file,
                 synced_local,
             )
         self.close()
+
+
+class _Intervals:
+    """One interval stream (breaks or hourly leaves) read beside the days, handing each day its intervals.
+
+    The stream is in the day query's order, so its head is this day's or a later day's. A head sorting before
+    the day belongs to a day the day query did not return (written between the queries): it is skipped.
+    """
+
+    __slots__ = ("_groups", "_head")
+
+    def __init__(self, rows: Iterator):
+        self._groups = _per_day(rows)
+        self._head = next(self._groups, _END)
+
+    def of(self, day_id: int, code: str, work_date: date) -> tuple[tuple[int, int], ...]:
+        head = self._head
+        if head[0] != day_id:
+            if not _before(head, code, work_date):
+                return ()
+            head = self._head = _skip_to(self._groups, code, work_date)
+            if head[0] != day_id:
+                return ()
+        self._head = next(self._groups, _END)
+        return head[3]
 
 
 #: The head of an exhausted interval stream: no day matches it, nothing sorts after it.

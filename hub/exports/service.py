@@ -15,6 +15,7 @@ from hub.exports.query import ExportFilter, ExportRows
 from hub.extensions import db
 from hub.models import Integration, Member
 from hub.settings.service import company_timezone, current_settings
+from hub.store import chunks
 
 MAX_MEMBER_CODES = 1000
 _CODE_SEPARATORS = re.compile(r"[\s,、，]+")
@@ -65,7 +66,6 @@ def unknown_member_codes(codes: Iterable[str]) -> list[str]:
     """The codes no member has."""
     codes = list(codes)
     known: set[str] = set()
-    for offset in range(0, len(codes), 500):
-        chunk = codes[offset : offset + 500]
+    for chunk in chunks(codes):
         known.update(db.session.scalars(select(Member.code).where(Member.code.in_(chunk))))
     return [code for code in codes if code not in known]

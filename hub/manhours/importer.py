@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import audit
+from hub.cells import unneutralize
 from hub.codes import normalize_code
 from hub.csvfiles import (
     MAX_ERRORS,
@@ -24,14 +25,13 @@ from hub.csvfiles import (
     decode_csv,
     header_keys,
     read_csv,
-    unneutralize,
 )
 from hub.extensions import db
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
 from hub.members.fields import parse_date
 from hub.models import Member, Project, TimeEntry
 from hub.settings.service import current_settings
-from hub.timesheets.locks import locked_days
+from hub.store import chunks, locked_days
 
 COLUMNS = {
     "code": ("社員コード", "employee_code", "code"),
@@ -40,7 +40,6 @@ COLUMNS = {
     "minutes": ("工数", "minutes", "manhours"),
 }
 REQUIRED = tuple(COLUMNS)
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -213,10 +212,10 @@ def _existing_entries(rows: list[ManhoursRow]) -> dict[tuple[int, date, int], Ti
     end = max(row.work_date for row in rows)
     member_ids = sorted({row.member.id for row in rows})
     found = {}
-    for offset in range(0, len(member_ids), _CHUNK):
+    for chunk in chunks(member_ids):
         entries = db.session.scalars(
             select(TimeEntry).where(
-                TimeEntry.member_id.in_(member_ids[offset : offset + _CHUNK]),
+                TimeEntry.member_id.in_(chunk),
                 TimeEntry.work_date.between(start, end),
             )
         )

@@ -13,7 +13,7 @@ from hub.extensions import db
 from hub.manhours.rules import EntryError, check_minutes
 from hub.models import Member, Project, TimeEntry
 from hub.settings.service import current_settings
-from hub.timesheets.locks import locked_days
+from hub.store import locked_days
 
 
 class DayLocked(EntryError):

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.i18n import cli_language
-from hub.jobs import enqueue_run
 from hub.models import Integration, RunStatus, SyncRun, Trigger
-from hub.sync.engine import SyncError, run_sync, start_run
+from hub.sync.engine import run_sync
+from hub.sync.lifecycle import SyncError, start_run
+from hub.sync.progress import ProgressUpdate
 from hub.sync.report import COUNT_KEYS, run_as_dict
+from hub.sync.tasks import enqueue_run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -57,8 +59,8 @@ def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) 
     with click.progressbar(length=100, label=f"Syncing {name}", file=sys.stderr, show_percent=True) as bar:
         shown = [0]
 
-        def advance(values: dict) -> None:
-            percent = values.get("progress_percent")
+        def advance(update: ProgressUpdate) -> None:
+            percent = update.percent
             if percent is not None and percent > shown[0]:
                 bar.update(percent - shown[0])
                 shown[0] = percent

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.i18n import DEFAULT_LANGUAGE
-from hub.jobs import enqueue_run
 from hub.models import Integration, SyncRun, Trigger, utcnow
 from hub.settings.service import company_timezone
-from hub.sync.engine import MAX_PERIOD_DAYS, SyncAlreadyRunning, reap_stale_runs, start_run
+from hub.sync.lifecycle import MAX_PERIOD_DAYS, SyncAlreadyRunning, reap_stale_runs, start_run
+from hub.sync.tasks import enqueue_run
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
+from hub.marks import Judgement, Mark, MonthTotals, judge_day
 from hub.models import AttendanceDay, DayState, Integration, Member, Settings, TimeEntry, TimesheetDay
 from hub.records import LeaveKind
-from hub.timesheets.marks import Mark, difference, mark
+from hub.store import chunks
 
 DAY = 24 * 60
 
@@ -94,6 +95,7 @@ def member_month(member: Member, month: date, settings: Settings) -> list[DayRow
         ).all()
     )
     before_sync = not days and not members_with_attendance([member.id])
+    threshold = settings.mismatch_threshold
     rows = []
     for offset in range((last - first).days + 1):
         work_date = first + timedelta(days=offset)
@@ -102,18 +104,23 @@ def member_month(member: Member, month: date, settings: Settings) -> list[DayRow
         stored = days.get(work_date)
         if stored is not None:
             _fill_from_attendance(row, stored, integrations)
-        elif before_sync and work_date.weekday() < 5:
+        elif shows_initial_values(work_date, before_sync):
             fill_initial(row, settings)
-        judge(row, settings.mismatch_threshold)
+        judge(row, threshold)
         rows.append(row)
     return rows
+
+
+def shows_initial_values(work_date: date, before_sync: bool) -> bool:
+    """Whether a date without attendance shows the settings' 出社/退社 as initial values: weekdays of a member
+    who has never had attendance synced or imported (the seed's 初期値)."""
+    return before_sync and work_date.weekday() < 5
 
 
 def members_with_attendance(member_ids: list[int]) -> set[int]:
     """Which of these members have any attendance at all (the others have never been synced)."""
     found = set()
-    for offset in range(0, len(member_ids), 500):
-        chunk = member_ids[offset : offset + 500]
+    for chunk in chunks(member_ids):
         found.update(
             db.session.scalars(select(AttendanceDay.member_id).where(AttendanceDay.member_id.in_(chunk)).distinct())
         )
@@ -124,8 +131,6 @@ def _fill_from_attendance(row: DayRow, day: AttendanceDay, integrations: dict[in
     row.has_attendance = True
     row.clock_in, row.clock_out = day.clock_in, day.clock_out
     row.break_minutes, row.work_minutes = day.break_minutes, day.work_minutes
-    if day.clock_in is not None and day.clock_out is None:
-        row.work_minutes = None  # a provider may report 0; without a clock-out there is no work time
     row.leave, row.leave_name = day.leave, day.leave_name
     row.breaks = [(item.start, item.end) for item in day.breaks]
     row.hourly_leaves = [(item.start, item.end) for item in day.hourly_leaves]
@@ -147,17 +152,27 @@ def fill_initial(row: DayRow, settings: Settings) -> None:
 
 
 def judge(row: DayRow, threshold: int) -> None:
-    """Set the row's difference and mark from its work time and man-hours."""
-    if row.initial:
-        # Initial values are a suggestion: they are judged once man-hours are booked against them.
-        counted = bool(row.manhours)
-        row.difference = difference(row.work_minutes, row.manhours) if counted else None
-        row.mark = mark(row.work_minutes, row.manhours, row.leave, threshold, has_attendance=counted)
-        return
-    row.difference = difference(row.work_minutes if row.has_attendance else 0, row.manhours)
-    if not row.has_attendance and not row.manhours:
-        row.difference = None
-    row.mark = mark(row.work_minutes, row.manhours, row.leave, threshold, has_attendance=row.has_attendance)
+    """Set the row's work time, difference and mark by the day judgement of :mod:`hub.marks`."""
+    judgement = judge_day(
+        row.clock_in,
+        row.clock_out,
+        row.work_minutes,
+        row.leave,
+        row.manhours,
+        threshold,
+        has_attendance=row.has_attendance,
+        initial=row.initial,
+    )
+    row.work_minutes, row.difference, row.mark = judgement
+
+
+def month_totals(rows: list[DayRow]) -> MonthTotals:
+    """The month's totals row: days worked, work, man-hours, difference and △ days."""
+    totals = MonthTotals()
+    for row in rows:
+        judgement = Judgement(row.work_minutes, row.difference, row.mark)
+        totals.add(judgement, row.manhours, row.clock_in, row.leave, has_attendance=row.has_attendance)
+    return totals
 
 
 def spans(row: DayRow, settings: Settings) -> list[Span]:

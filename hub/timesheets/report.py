@@ -9,22 +9,22 @@ from datetime import date, timedelta
 from sqlalchemy import func, or_, select
 
 from hub.extensions import db
+from hub.marks import Mark, MonthTotals, judge_day
 from hub.models import AttendanceDay, Member, Settings, TimeEntry
 from hub.records import LeaveKind
-from hub.timesheets.days import DayRow, fill_initial, members_with_attendance, month_bounds
-from hub.timesheets.marks import Mark, mark
+from hub.store import chunks
+from hub.timesheets.days import DayRow, fill_initial, members_with_attendance, month_bounds, shows_initial_values
 
 
 @dataclass(slots=True)
 class MemberMonth:
     member: Member
     marks: list[Mark] = field(default_factory=list)
-    work: int = 0
-    manhours: int = 0
+    totals: MonthTotals = field(default_factory=MonthTotals)
 
     @property
     def mismatches(self) -> int:
-        return sum(1 for mark in self.marks if mark is Mark.MISMATCH)
+        return self.totals.mismatches
 
 
 def departments() -> list[str]:
@@ -51,20 +51,18 @@ def month_report(
     attendance: dict[int, dict[date, tuple]] = defaultdict(dict)
     manhours: dict[int, dict[date, int]] = defaultdict(dict)
     connection = db.session.connection()  # Core rows: the ORM's row processing doubled the page time
-    for offset in range(0, len(ids), 500):
-        chunk = ids[offset : offset + 500]
-        for member_id, work_date, work, leave, clock_in, clock_out in connection.execute(
+    for chunk in chunks(ids):
+        for member_id, work_date, *day in connection.execute(
             select(
                 AttendanceDay.member_id,
                 AttendanceDay.work_date,
-                AttendanceDay.work_minutes,
-                AttendanceDay.leave,
                 AttendanceDay.clock_in,
                 AttendanceDay.clock_out,
+                AttendanceDay.work_minutes,
+                AttendanceDay.leave,
             ).where(AttendanceDay.member_id.in_(chunk), AttendanceDay.work_date.between(first, last))
         ):
-            missing_clock_out = clock_in is not None and clock_out is None
-            attendance[member_id][work_date] = (None if missing_clock_out else work, leave)
+            attendance[member_id][work_date] = day
         for member_id, work_date, minutes in connection.execute(
             select(TimeEntry.member_id, TimeEntry.work_date, func.sum(TimeEntry.minutes))
             .where(TimeEntry.member_id.in_(chunk), TimeEntry.work_date.between(first, last))
@@ -73,7 +71,6 @@ def month_report(
             manhours[member_id][work_date] = int(minutes or 0)
     synced = members_with_attendance(ids)
     dates = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-    weekdays = [day.weekday() < 5 for day in dates]
     initial = DayRow(first)
     fill_initial(initial, settings)
     threshold = settings.mismatch_threshold
@@ -82,20 +79,28 @@ def month_report(
         result = MemberMonth(member)
         days, booked = attendance.get(member.id, {}), manhours.get(member.id, {})
         before_sync = member.id not in synced
-        for work_date, weekday in zip(dates, weekdays, strict=True):
+        for work_date in dates:
             minutes = booked.get(work_date, 0)
             stored = days.get(work_date)
             if stored is not None:
-                work, leave = stored
-                result.marks.append(mark(work, minutes, leave, threshold))
-                result.work += work or 0
-            elif minutes and before_sync and weekday:  # an initial value, judged once man-hours are booked
-                result.marks.append(mark(initial.work_minutes, minutes, LeaveKind.NONE, threshold))
-            elif minutes:
-                result.marks.append(mark(None, minutes, LeaveKind.NONE, threshold, has_attendance=False))
+                clock_in, clock_out, work, leave = stored
+                judgement = judge_day(clock_in, clock_out, work, leave, minutes, threshold)
+                result.totals.add(judgement, minutes, clock_in, leave)
+            elif shows_initial_values(work_date, before_sync):
+                judgement = judge_day(
+                    initial.clock_in,
+                    initial.clock_out,
+                    initial.work_minutes,
+                    LeaveKind.NONE,
+                    minutes,
+                    threshold,
+                    initial=True,
+                )
+                result.totals.add(judgement, minutes, has_attendance=False)
             else:
-                result.marks.append(Mark.NONE)
-            result.manhours += minutes
+                judgement = judge_day(None, None, None, LeaveKind.NONE, minutes, threshold, has_attendance=False)
+                result.totals.add(judgement, minutes, has_attendance=False)
+            result.marks.append(judgement.mark)
         report.append(result)
     report.sort(key=lambda item: (-item.mismatches, item.member.code))
     return dates, report

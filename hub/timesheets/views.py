@@ -17,7 +17,7 @@ from hub.models import DayState, Member
 from hub.records import LeaveKind
 from hub.settings.service import company_today, current_settings
 from hub.timesheets import review
-from hub.timesheets.days import axis_end, member_month, month_bounds, spans, state_counts
+from hub.timesheets.days import axis_end, member_month, month_bounds, month_totals, spans, state_counts
 from hub.timesheets.forms import ReviewForm
 from hub.timesheets.report import departments, month_report
 
@@ -96,7 +96,7 @@ def month(member_id: int, month: str):
         bars={row.work_date: spans(row, settings) for row in rows},
         axis=axis,
         hours=range(0, axis // 60 + 1, 6),
-        totals=_totals(rows),
+        totals=month_totals(rows),
         states=state_counts(member.id, *month_bounds(first)),
         previous=_shift(first, -1),
         following=_shift(first, 1),
@@ -190,16 +190,6 @@ def _date_or_404(text: str) -> date:
 def _shift(first: date, months: int) -> str:
     index = first.year * 12 + first.month - 1 + months
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def _totals(rows) -> dict[str, int]:
-    counted = [row for row in rows if row.has_attendance]
-    return {
-        "work": sum(row.work_minutes or 0 for row in counted),
-        "manhours": sum(row.manhours for row in rows),
-        "days": sum(1 for row in counted if row.clock_in is not None),
-        "mismatches": sum(1 for row in rows if row.mark == "△"),
-    }
 
 
 reports = Blueprint("reports", __name__, url_prefix="/reports")

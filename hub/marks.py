@@ -1,0 +1,124 @@
+"""The 工数/勤怠 check: does the time a member booked on projects agree with the time they worked?
+
+This is the one home of the day judgement. The タイムシート (month and day pages), the レポート and every export
+call :func:`judge_day`; nothing else computes a work time to compare, a difference or a mark.
+
+The seed's setting 工数と勤怠の一致 reads "show the error mark when the difference is N minutes or more", so a
+day matches (✓) when |勤務 − 工数| is under the threshold (or zero), differs (△) otherwise, and a full-day
+leave is ☕ whatever was booked. A day with neither attendance nor man-hours has no mark. A clock-in without a
+clock-out has no work time, whatever minutes the provider reported, so it is never ✓.
+
+Plugins may import this module (``Mark`` is a field of :class:`hub.exporters.ExportDay`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+from hub.records import LeaveKind
+
+
+class Mark(StrEnum):
+    MATCH = "✓"
+    MISMATCH = "△"
+    LEAVE = "☕"
+    NONE = ""
+
+
+class Judgement(NamedTuple):
+    """What a day counts as: its work time (``None`` when there is none to count), 差分 and mark."""
+
+    work_minutes: int | None
+    difference: int | None
+    mark: Mark
+
+
+_NOTHING = Judgement(None, None, Mark.NONE)
+
+
+def judge_day(
+    clock_in: int | None,
+    clock_out: int | None,
+    work_minutes: int | None,
+    leave: LeaveKind | str | None,
+    manhours: int,
+    threshold: int,
+    has_attendance: bool = True,
+    initial: bool = False,
+) -> Judgement:
+    """Judge one member's day.
+
+    ``has_attendance`` is false for a date nothing was synced or imported for; ``initial`` marks the settings'
+    default 出社/退社 shown before a member's first sync (a suggestion, judged only once man-hours are booked
+    against it). ``manhours`` is the day's booked minutes on all projects; ``threshold`` the 工数と勤怠の一致
+    setting. The work time counted is ``work_minutes``, or none for a clock-in without a clock-out.
+    """
+    if initial:
+        if not manhours:
+            return Judgement(work_minutes, None, Mark.NONE)
+    elif not has_attendance:
+        # Man-hours on a day without attendance compare against no work at all.
+        if not manhours:
+            return _NOTHING
+        return Judgement(None, -manhours, _compare(manhours, threshold))
+    elif clock_in is not None and clock_out is None:
+        work_minutes = None
+    difference = None if work_minutes is None else work_minutes - manhours
+    if leave == LeaveKind.FULL:
+        return Judgement(work_minutes, difference, Mark.LEAVE)
+    if difference is None:
+        return Judgement(None, None, Mark.MISMATCH)
+    return Judgement(work_minutes, difference, _compare(difference, threshold))
+
+
+def _compare(difference: int, threshold: int) -> Mark:
+    gap = abs(difference)
+    return Mark.MATCH if gap == 0 or gap < threshold else Mark.MISMATCH
+
+
+#: Leave counted in half days: 全休 is one day, 午前休 and 午後休 half a day each.
+LEAVE_HALF_DAYS = {LeaveKind.NONE: 0, LeaveKind.FULL: 2, LeaveKind.AM: 1, LeaveKind.PM: 1}
+
+
+@dataclass(slots=True)
+class MonthTotals:
+    """A member's month summed over judged days: the timesheet's totals row and the monthly export's row.
+
+    ``days_worked`` counts days with a clock-in (出勤日数), ``leave_half_days`` leave in half days,
+    ``mismatches`` the △ days; ``difference`` is 勤務 − 工数 of the days added.
+    """
+
+    days_worked: int = 0
+    work: int = 0
+    manhours: int = 0
+    leave_half_days: int = 0
+    mismatches: int = 0
+
+    def add(
+        self,
+        judgement: Judgement,
+        manhours: int,
+        clock_in: int | None = None,
+        leave: LeaveKind = LeaveKind.NONE,
+        has_attendance: bool = True,
+    ) -> None:
+        """Count one day; a day without attendance (initial values included) adds only its man-hours and mark."""
+        self.manhours += manhours
+        if judgement.mark is Mark.MISMATCH:
+            self.mismatches += 1
+        if not has_attendance:
+            return
+        if clock_in is not None:
+            self.days_worked += 1
+        self.work += judgement.work_minutes or 0
+        self.leave_half_days += LEAVE_HALF_DAYS[leave]
+
+    @property
+    def difference(self) -> int:
+        return self.work - self.manhours
+
+    @property
+    def leave_days(self) -> float:
+        return self.leave_half_days / 2

@@ -1,0 +1,172 @@
+"""A sync's write phase: classify the fetched records, then store them in the caller's transaction.
+
+Each record of a matched employee is rejected (the provider could not read it, or it fails the checks every
+stored day passes), skipped (its day is submitted or approved), or handed to :mod:`hub.store`, which writes
+what changed. A day this integration stored that the provider no longer returns is removed, unless the whole
+answer was empty. What could not be synced, or was synced with a warning, becomes the run's issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import insert
+
+from hub import store
+from hub.extensions import db
+from hub.models import Integration, IssueKind, Member, RunStatus, SyncIssue, SyncRun, utcnow
+from hub.records import DayRecord, RejectedRecord
+from hub.sync import validation
+from hub.sync.matching import Matching
+
+#: The issue kinds counted as the run's warnings.
+WARNINGS = (IssueKind.MISSING_CLOCK_OUT, IssueKind.CONFLICT)
+
+
+@dataclass
+class Outcome:
+    """How the write phase ended: the run's status and the message that goes with it."""
+
+    status: RunStatus = RunStatus.SUCCEEDED
+    error: str | None = None
+
+
+def write_records(
+    run: SyncRun, integration: Integration, matching: Matching, records: list[DayRecord | RejectedRecord]
+) -> Outcome:
+    """Store ``records``, remove vanished days, set the run's counts and record its issues (no commit)."""
+    outcome = Outcome()
+    issues: list[dict] = []
+    start, end = run.period_start, run.period_end
+    member_of = matching.matched
+    member_ids = sorted({member.id for member in member_of.values()})
+    stored = store.stored_days(member_ids, start, end)
+    locked = store.locked_days(member_ids, start, end)
+    changes = store.DayChanges(store.DaySource(integration_id=integration.id), synced_at=utcnow())
+    returned: set[tuple[int, date]] = set()  # days the provider returned, readable or not: never removed
+    unreadable_members: set[int] = set()  # members with an undated rejection: none of their days removed
+    conflicts: dict[int, set[str]] = {}
+    _record_unmatched(run, matching, issues)
+    fetched = rejected = skipped_locked = 0
+    for record in records:
+        member = member_of.get(record.remote_id)
+        if member is None:
+            continue
+        fetched += 1
+        if isinstance(record, RejectedRecord):
+            rejected += 1
+            if record.work_date is None:
+                unreadable_members.add(member.id)
+            else:
+                returned.add((member.id, record.work_date))
+            message = _(
+                "Not stored: %(reason)s (%(field)s: %(value)s).",
+                reason=record.reason,
+                field=record.field,
+                value=record.value,
+            )
+            issues.append(_issue(IssueKind.REJECTED, member, record.work_date, message))
+            continue
+        key = (member.id, record.work_date)
+        returned.add(key)
+        reasons = validation.problems(record)
+        if reasons:
+            rejected += 1
+            message = _("Not stored: %(reasons)s.", reasons=", ".join(reasons))
+            issues.append(_issue(IssueKind.REJECTED, member, record.work_date, message))
+            continue
+        if key in locked:
+            skipped_locked += 1
+            continue
+        if record.missing_clock_out:
+            message = _("No clock-out recorded; stored with clock-in only.")
+            issues.append(_issue(IssueKind.MISSING_CLOCK_OUT, member, record.work_date, message))
+        previous = stored.get(key)
+        if changes.put(member.id, record, previous) is store.Change.UPDATED and previous.integration_id not in (
+            None,
+            integration.id,
+        ):
+            conflicts.setdefault(member.id, set()).add(previous.integration_name or "?")
+
+    vanished = [
+        day
+        for key, day in stored.items()
+        if day.integration_id == integration.id
+        and key not in returned
+        and key[0] not in unreadable_members
+        and key not in locked
+    ]
+    if vanished and not records:
+        # An empty answer where data existed is more likely an outage than a company without attendance.
+        outcome.status = RunStatus.PARTIAL
+        outcome.error = _("The provider returned no attendance for a period that has stored days; nothing was removed.")
+        vanished = []
+    for day in vanished:
+        changes.remove(day)
+    store.write(changes)
+
+    for member_id, others in conflicts.items():
+        message = _(
+            "Also synced from %(others)s; this sync (%(name)s) overwrote those days.",
+            others=", ".join(sorted(others)),
+            name=integration.name,
+        )
+        issues.append(_issue(IssueKind.CONFLICT, db.session.get(Member, member_id), None, message))
+    if issues:
+        db.session.execute(insert(SyncIssue), [dict(issue, run_id=run.id) for issue in issues])
+    run.fetched, run.rejected, run.skipped_locked = fetched, rejected, skipped_locked
+    run.created, run.updated, run.unchanged = len(changes.inserts), len(changes.updates), changes.unchanged
+    run.removed = len(changes.deletes)
+    run.warnings = sum(1 for issue in issues if issue["kind"] in WARNINGS)
+    if rejected and outcome.status is RunStatus.SUCCEEDED:
+        outcome.status = RunStatus.PARTIAL
+    return outcome
+
+
+def _record_unmatched(run: SyncRun, matching: Matching, issues: list[dict]) -> None:
+    """Issues for employees without a member and active members the provider does not know."""
+    for employee, suggestion in matching.unmatched_remote:
+        if employee.code.strip():
+            message = _("No hub member has this code.")
+        else:
+            message = _("No staff code is set in the attendance system.")
+        issues.append(
+            {
+                "kind": IssueKind.UNMATCHED_REMOTE,
+                "employee_code": employee.code or None,
+                "employee_name": employee.name,
+                "remote_id": employee.remote_id,
+                "work_date": None,
+                "member_id": None,
+                "message": message,
+                "suggestion": suggestion.code if suggestion else None,
+            }
+        )
+    run.unmatched_remote = len(matching.unmatched_remote)
+    local = [
+        (member, near)
+        for member, near in matching.unmatched_local
+        if member.is_active_on(run.period_end) or member.is_active_on(run.period_start)
+    ]
+    for member, near in local:
+        issue = _issue(
+            IssueKind.UNMATCHED_LOCAL, member, None, _("The attendance system has no employee with this code.")
+        )
+        issue["suggestion"] = near.code if near else None
+        issues.append(issue)
+    run.unmatched_local = len(local)
+
+
+def _issue(kind: IssueKind, member: Member, day: date | None, message: str) -> dict:
+    return {
+        "kind": kind,
+        "employee_code": member.code,
+        "employee_name": member.name,
+        "remote_id": None,
+        "work_date": day,
+        "member_id": member.id,
+        "message": message,
+        "suggestion": None,
+    }
