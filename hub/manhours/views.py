@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from hub import audit
 from hub.csvfiles import import_upload
 from hub.extensions import db
 from hub.manhours.forms import ProjectForm
 from hub.manhours.importer import COLUMNS, import_manhours
+from hub.manhours.projects import add_project, update_project
 from hub.members.forms import ImportForm
 from hub.models import Project, TimeEntry
 from hub.settings.service import current_settings
@@ -40,9 +40,7 @@ def new():
     """Add a project."""
     form = ProjectForm()
     if form.validate_on_submit() and _code_is_free(form, None):
-        project = Project(code=form.code.data, name=form.name.data, active=form.active.data)
-        db.session.add(project)
-        audit.record("project.create", target=project.code, details={"name": project.name, "active": project.active})
+        project = add_project(form.code.data, form.name.data, form.active.data)
         db.session.commit()
         flash(_("Project %(code)s added.", code=project.code), "success")
         return redirect(url_for("manhours.index"))
@@ -55,13 +53,7 @@ def edit(project_id: int):
     project = db.get_or_404(Project, project_id)
     form = ProjectForm(obj=project)
     if form.validate_on_submit() and _code_is_free(form, project):
-        values = {"code": form.code.data, "name": form.name.data, "active": form.active.data}
-        before = {key: getattr(project, key) for key in values}
-        for key, value in values.items():
-            setattr(project, key, value)
-        diff = audit.changes(before, values)
-        if diff:
-            audit.record("project.update", target=project.code, details=diff)
+        update_project(project, code=form.code.data, name=form.name.data, active=form.active.data)
         db.session.commit()
         flash(_("Project %(code)s saved.", code=project.code), "success")
         return redirect(url_for("manhours.index"))
