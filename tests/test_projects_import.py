@@ -3,6 +3,8 @@ errors with nothing imported, the form's code and name rules, audit, the CLI and
 
 from __future__ import annotations
 
+import html
+import io
 import json
 
 import pytest
@@ -254,3 +256,56 @@ def test_an_imported_file_lists_as_imported(app, runner, tmp_path):
     assert [(row["code"], row["name"], row["active"]) for row in listed] == sorted(
         (code, name, active) for code, (name, active) in projects(app).items()
     )
+
+
+def upload(client, content: bytes, name="projects.csv"):
+    return client.post(
+        "/admin/manhours/projects/import",
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def errors_of(response) -> list[str]:
+    page = response.get_data(as_text=True)
+    assert "Nothing was imported." in page
+    section = page.split('<section class="card errors"', 1)[1].split("</section>", 1)[0]
+    return [html.unescape(item.split("</li>")[0]) for item in section.split("<li>")[1:]]
+
+
+def test_web_import(app, logged_in, existing):
+    response = upload(logged_in, PROJECTS_CSV.encode("utf-8-sig"))
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/manhours/"
+    page = logged_in.get("/admin/manhours/").get_data(as_text=True)
+    assert "Imported 3 projects: 2 added, 1 updated, 0 unchanged." in page
+    assert projects(app)["PRJ-A"] == ("基幹システム刷新", True) and projects(app)["PRJ-B"] == ("社内研修", False)
+    (summary,) = audit_entries(app, "projects.import")
+    assert (summary.target, summary.actor) == ("projects.csv", "admin@example.com")
+    assert {entry.actor for entry in audit_entries(app, "project.create")} == {"admin@example.com"}
+
+
+def test_web_import_lists_bad_lines_and_imports_nothing(app, logged_in, existing):
+    before = projects(app)
+    content = "プロジェクトコード,プロジェクト名,有効\nPRJ-B,Beta,1\nPRJ-C,,1\nPRJ-D,Delta,x\n".encode()
+    response = upload(logged_in, content)
+    assert response.status_code == 200
+    assert errors_of(response) == [
+        "Line 3: プロジェクト名 is empty.",
+        "Line 4: 有効 “x” is not one of 1/0, true/false, yes/no, はい/いいえ, 有効/無効.",
+    ]
+    assert projects(app) == before
+
+
+def test_the_projects_page_links_the_import_page_which_explains_the_format(logged_in):
+    assert 'href="/admin/manhours/projects/import"' in logged_in.get("/admin/manhours/").get_data(as_text=True)
+    page = logged_in.get("/admin/manhours/projects/import").get_data(as_text=True)
+    for column in ("プロジェクトコード", "プロジェクト名", "有効"):
+        assert f"<code>{column}</code>" in page
+    assert "1/0, true/false, yes/no, はい/いいえ, 有効/無効" in page
+    assert 'enctype="multipart/form-data"' in page
+
+
+def test_the_import_page_requires_login(app, client, existing):
+    for response in (client.get("/admin/manhours/projects/import"), upload(client, b"code,name\nNEW,New\n")):
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "NEW" not in projects(app)
