@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         create_admin_command,
         keys_group,
         members_group,
+        projects_group,
         manhours_group,
         attendance_group,
         plugins_command,
@@ -219,6 +220,46 @@ def members_import_command(file: Path) -> None:
         f"Imported {result.total} members: {result.created} added, {result.updated} updated, "
         f"{result.unchanged} unchanged."
     )
+
+
+@click.group("projects")
+def projects_group() -> None:
+    """Projects (プロジェクト) man-hours are booked on."""
+
+
+@projects_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def projects_import_command(file: Path) -> None:
+    """Import projects from a CSV file (プロジェクトコード, プロジェクト名, 有効); all lines or none."""
+    from hub.manhours.projects_import import import_projects
+
+    result = _import_file(file, import_projects)
+    click.echo(
+        f"Imported {result.total} projects: {result.created} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged."
+    )
+
+
+@projects_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of {code, name, active}.")
+@with_appcontext
+def projects_list_command(as_json: bool) -> None:
+    """List all projects by code."""
+    from hub.models import Project
+
+    rows = [
+        {"code": project.code, "name": project.name, "active": project.active}
+        for project in db.session.scalars(select(Project).order_by(Project.code))
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No projects.")
+    width = max((len(row["code"]) for row in rows), default=0)
+    for row in rows:
+        click.echo(f"{row['code']:<{width}}  {'active' if row['active'] else 'inactive':<8}  {row['name']}")
 
 
 @click.group("manhours")

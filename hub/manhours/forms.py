@@ -9,6 +9,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from hub.codes import normalize_code
+from hub.manhours.projects import CODE_MAX_LENGTH, NAME_MAX_LENGTH
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
 
 
@@ -97,10 +98,10 @@ def _strip(value):
 class ProjectForm(FlaskForm):
     code = StringField(
         _l("Project code"),
-        [DataRequired(_l("Enter the project code.")), Length(max=64)],
+        [DataRequired(_l("Enter the project code.")), Length(max=CODE_MAX_LENGTH)],
         filters=[normalize_code],
     )
     name = StringField(
-        _l("Project name"), [DataRequired(_l("Enter the project name.")), Length(max=200)], filters=[_strip]
+        _l("Project name"), [DataRequired(_l("Enter the project name.")), Length(max=NAME_MAX_LENGTH)], filters=[_strip]
     )
     active = BooleanField(_l("Active (man-hours can be booked on it)"), default=True)

@@ -1,4 +1,4 @@
-"""管理 › プロジェクト: the projects man-hours are booked on, and the 工数 CSV import."""
+"""管理 › プロジェクト: the projects man-hours are booked on, and the projects and 工数 CSV imports."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from hub import audit
 from hub.csvfiles import import_upload
 from hub.extensions import db
+from hub.manhours import projects_import
 from hub.manhours.forms import ProjectForm
 from hub.manhours.importer import COLUMNS, import_manhours
+from hub.manhours.projects import add_project, update_project
 from hub.members.forms import ImportForm
 from hub.models import Project, TimeEntry
 from hub.settings.service import current_settings
@@ -40,9 +41,7 @@ def new():
     """Add a project."""
     form = ProjectForm()
     if form.validate_on_submit() and _code_is_free(form, None):
-        project = Project(code=form.code.data, name=form.name.data, active=form.active.data)
-        db.session.add(project)
-        audit.record("project.create", target=project.code, details={"name": project.name, "active": project.active})
+        project = add_project(form.code.data, form.name.data, form.active.data)
         db.session.commit()
         flash(_("Project %(code)s added.", code=project.code), "success")
         return redirect(url_for("manhours.index"))
@@ -55,13 +54,7 @@ def edit(project_id: int):
     project = db.get_or_404(Project, project_id)
     form = ProjectForm(obj=project)
     if form.validate_on_submit() and _code_is_free(form, project):
-        values = {"code": form.code.data, "name": form.name.data, "active": form.active.data}
-        before = {key: getattr(project, key) for key in values}
-        for key, value in values.items():
-            setattr(project, key, value)
-        diff = audit.changes(before, values)
-        if diff:
-            audit.record("project.update", target=project.code, details=diff)
+        update_project(project, code=form.code.data, name=form.name.data, active=form.active.data)
         db.session.commit()
         flash(_("Project %(code)s saved.", code=project.code), "success")
         return redirect(url_for("manhours.index"))
@@ -91,6 +84,33 @@ def import_csv():
             return redirect(url_for("manhours.index"))
     unit = current_settings().input_unit
     return render_template("manhours/import.html", form=form, errors=errors, columns=COLUMNS, unit=unit)
+
+
+@bp.route("/projects/import", methods=["GET", "POST"])
+def import_projects_csv():
+    """Import projects from a CSV file, all lines or none."""
+    form = ImportForm()
+    errors = []
+    if form.validate_on_submit():
+        result, errors = import_upload(form.file.data, projects_import.import_projects)
+        if result is not None:
+            message = ngettext(
+                "Imported %(num)d project: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+                "Imported %(num)d projects: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+                result.total,
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+            )
+            flash(message, "success")
+            return redirect(url_for("manhours.index"))
+    return render_template(
+        "manhours/import_projects.html",
+        form=form,
+        errors=errors,
+        columns=projects_import.COLUMNS,
+        active_values=projects_import.accepted_active_values(),
+    )
 
 
 def _code_is_free(form: ProjectForm, project: Project | None) -> bool:
