@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import audit
+from hub.cells import unneutralize
 from hub.codes import normalize_code
 from hub.csvfiles import (
     MAX_ERRORS,
@@ -23,7 +24,6 @@ from hub.csvfiles import (
     decode_csv,
     header_keys,
     read_csv,
-    unneutralize,
 )
 from hub.extensions import db
 from hub.manhours.projects import CODE_MAX_LENGTH, NAME_MAX_LENGTH, add_project, update_project
