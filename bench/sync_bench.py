@@ -45,7 +45,8 @@ from hub.sync.lifecycle import start_run
 from hub.sync.matching import match_members
 from hub.sync.write import write_records
 from hub_plugins.jobcan import mapping
-from hub_plugins.jobcan.client import PAGE_SIZE, SCOPES, TOKENS
+from hub_plugins.jobcan.client import SCOPES, TOKENS
+from hub_plugins.jobcan.mapping import PAGE_SIZE
 from hub_plugins.jobcan.provider import REFRESH_RANGE_DAYS
 from hub_plugins.jobcan.simulator import JobcanSimulator, SimulatorConfig, generate_data
 

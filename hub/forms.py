@@ -10,6 +10,9 @@ from wtforms.validators import ValidationError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
+#: Fields the core's integration form puts around a provider's settings form: a provider must not use them.
+CORE_FIELDS = ("csrf_token", "name", "auto_sync")
+
 
 class SecretField(PasswordField):
     """A write-only secret: never rendered back, stored encrypted; blank on edit keeps the old value."""

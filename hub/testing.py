@@ -21,16 +21,22 @@ and give it a ``harness`` fixture::
                 yield KingOfTimeHarness(fake)
 
 pytest collects every ``test_*`` method of the subclass. Each test gets a fresh harness and runs inside the app
-context of :meth:`ProviderConformance.conformance_app`, so a provider may call ``flask_babel.gettext``. A fake
-that cannot rate-limit sets :attr:`ConformanceHarness.supports_rate_limit` to ``False`` and those tests are
-skipped; a provider without scopes returns ``None`` from
-:meth:`ConformanceHarness.settings_missing_scope`.
+context of :meth:`ProviderConformance.conformance_app` (a throwaway hub with the provider installed), so a
+provider may call ``flask_babel.gettext``. A fake that cannot rate-limit sets
+:attr:`ConformanceHarness.supports_rate_limit` to ``False`` and those tests are skipped; a provider without
+scopes returns ``None`` from :meth:`ConformanceHarness.settings_missing_scope`; a fake that cannot serve a
+day the provider's mapping cannot read returns ``None`` from :meth:`ConformanceHarness.inject_unreadable_day`.
 
-This module needs pytest, which is a test dependency of the hub, not a run-time one.
+This module needs pytest, which is a test dependency of the hub, not a run-time one. Over 300 lines: the
+contract is one class of tests a plugin subclasses, read top-down as the contract is; splitting it would
+scatter the contract over modules a plugin author then has to find.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -43,10 +49,13 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask_wtf import FlaskForm
 
-from hub.forms import secret_field_names
+from hub import hookimpl
+from hub.cells import unneutralize
+from hub.forms import CORE_FIELDS, secret_field_names
 from hub.providers import (
     CheckResult,
     CheckStatus,
+    Progress,
     Provider,
     ProviderAuthError,
     ProviderNetworkError,
@@ -110,6 +119,12 @@ class ConformanceHarness(ABC):
         """Stop every injected fault; override it when the fake outlives the harness (a shared server)."""
         return None  # deliberately optional: a fake made for one test dies with it
 
+    def inject_unreadable_day(self, remote_id: str, work_date: date) -> str | None:
+        """Make the fake answer, for this employee and work date, data the provider's mapping cannot read (an
+        unknown leave type, a malformed time …). Return text the rejection's message must contain (the
+        offending value), or ``None`` when the fake cannot: the test is then skipped."""
+        return None  # deliberately optional: not every fake can serve odd data
+
 
 class ProgressRecorder:
     """A ``progress`` callback that keeps every call, to check how a provider reports progress."""
@@ -135,21 +150,33 @@ class ProviderConformance:
         raise NotImplementedError("define a `harness` fixture in your ProviderConformance subclass")
 
     @pytest.fixture(autouse=True)
-    def conformance_app(self, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-        """A throwaway hub app whose context is active during each test (forms, gettext)."""
+    def conformance_app(
+        self, harness: ConformanceHarness, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[Flask]:
+        """A throwaway hub app whose context is active during each test (forms, gettext, a database).
+
+        The provider under test is installed in it as ``conformance-<name>``, so a sync can run through the
+        core without clashing with an installed copy of the same plugin.
+        """
         from hub import create_app
+        from hub.extensions import db
 
         monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path / "conformance-instance"))
         app = create_app(
             {
                 "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'conformance.sqlite3'}",
                 "SECRET_KEY": "x",
                 "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-            }
+                "HUB_QUEUE_IMMEDIATE": True,
+            },
+            plugins=[_ProviderUnderTest(harness.provider)],
         )
         with app.app_context():
+            db.create_all()
             yield app
+            db.session.remove()
+            db.engine.dispose()
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -177,8 +204,6 @@ class ProviderConformance:
     # --- identity and settings form ----------------------------------------------------------------
 
     def test_names_and_settings_form(self, harness: ConformanceHarness, conformance_app: Flask) -> None:
-        from hub.integrations.forms import CORE_FIELDS
-
         provider = harness.provider
         assert isinstance(provider, Provider)
         for attribute in ("name", "label", "settings_title"):
@@ -329,3 +354,101 @@ class ProviderConformance:
         # A check that never calls a rate-limited endpoint may say OK; it must not blame the credentials.
         assert result.status in (CheckStatus.RATE_LIMITED, CheckStatus.OK), result.message
         assert elapsed < self.rate_limit_give_up_seconds, f"gave up only after {elapsed:.1f} s"
+
+    # --- odd data is a rejection, not a failed run ------------------------------------------------
+
+    def test_an_unreadable_day_is_rejected_and_the_rest_stored(
+        self, harness: ConformanceHarness, conformance_app: Flask, tmp_path: Any
+    ) -> None:
+        """A day the mapping cannot read is a RejectedRecord: ``hub sync`` ends partial (exit 0) with one
+        rejected issue naming the employee, the date and the value, and every other day is stored.
+
+        Driven through the hub's own commands (members import, integrations add, sync, export), as an admin
+        would script it.
+        """
+        members, records = self.fetch(harness)
+        days = [record for record in records if isinstance(record, DayRecord)]
+        assert days, "the fake should hold attendance for the asked members in the period"
+        target = days[len(days) // 2]
+        needle = harness.inject_unreadable_day(target.remote_id, target.work_date)
+        if needle is None:
+            pytest.skip("the fake cannot serve a day the mapping cannot read")
+        asked = set(self.asked_ids(members))
+        codes = {member.remote_id: member.code for member in members if member.remote_id in asked}
+        assert all(codes.values()), "asked members need employee codes to be matched"
+        cli = conformance_app.test_cli_runner()
+        roster = tmp_path / "members.csv"
+        roster.write_text("社員コード,名前\n" + "".join(f"{code},member {code}\n" for code in codes.values()))
+        _invoke(cli, "members", "import", str(roster))
+        settings = [f"{key}={_cli_value(value)}" for key, value in harness.valid_settings().values.items()]
+        name = _ProviderUnderTest.name_for(harness.provider)
+        _invoke(cli, "integrations", "add", name, "conformance", "--no-auto-sync", *_each("--set", settings))
+
+        start, end = (day.isoformat() for day in harness.period())
+        run = json.loads(_invoke(cli, "sync", "conformance", "--from", start, "--to", end, "--json").stdout)
+        assert run["status"] == "partial", run
+        rejected = [issue for issue in run["issues"] if issue["kind"] == "rejected"]
+        assert run["counts"]["rejected"] == 1 and len(rejected) == 1, rejected
+        issue = rejected[0]
+        assert (issue["employee_code"], issue["date"]) == (codes[target.remote_id], target.work_date.isoformat())
+        assert needle in issue["message"], f"the rejection should name the value {needle!r}: {issue['message']}"
+        export = _invoke(cli, "export", "csv", "--from", start, "--to", end, "--encoding", "utf-8").stdout
+        stored = {(unneutralize(row[0]), row[1]) for row in list(csv.reader(io.StringIO(export)))[1:]}
+        expected = {(codes[day.remote_id], day.work_date.isoformat()) for day in days}
+        assert stored == expected - {(codes[target.remote_id], target.work_date.isoformat())}
+
+
+def _invoke(cli: Any, *args: str) -> Any:
+    """Run a ``hub`` command in the conformance app; it must succeed."""
+    result = cli.invoke(args=list(args))
+    assert result.exit_code == 0, f"hub {' '.join(args[:2])}: exit {result.exit_code}\n{result.output}"
+    return result
+
+
+def _each(option: str, values: list[str]) -> list[str]:
+    return [part for value in values for part in (option, value)]
+
+
+def _cli_value(value: Any) -> str:
+    """A setting as ``hub integrations add --set`` takes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+class _ProviderUnderTest:
+    """Installs the harness's provider in the conformance app under a name of its own."""
+
+    def __init__(self, provider: Provider):
+        self.provider = _delegate(provider)
+
+    @staticmethod
+    def name_for(provider: Provider) -> str:
+        return f"conformance-{provider.name}"
+
+    @hookimpl
+    def hub_providers(self) -> list[Provider]:
+        return [self.provider]
+
+
+def _delegate(provider: Provider) -> Provider:
+    """A provider that behaves exactly as ``provider`` under the name ``conformance-<name>``."""
+
+    class UnderTest(Provider):
+        name = _ProviderUnderTest.name_for(provider)
+        label = provider.label
+        settings_title = provider.settings_title
+        settings_form = provider.settings_form
+
+        def check(self, settings: ProviderSettings) -> CheckResult:
+            return provider.check(settings)
+
+        def fetch_members(self, settings: ProviderSettings) -> list[RemoteMember]:
+            return provider.fetch_members(settings)
+
+        def fetch_attendance(
+            self, settings: ProviderSettings, remote_ids: Any, start: date, end: date, progress: Progress
+        ) -> Any:
+            return provider.fetch_attendance(settings, remote_ids, start, end, progress)
+
+    return UnderTest()

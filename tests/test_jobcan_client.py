@@ -214,7 +214,7 @@ def test_refresh_posts_json_with_a_half_open_range(requests_mock, client):
     api = requests_mock.post(
         f"{API}/attendance/v1/summaries/daily/16/refresh", json={"refresh": {"status": "processing"}}
     )
-    assert client.refresh("16", date(2026, 11, 1), date(2026, 11, 8)) == "processing"
+    assert client.refresh("16", date(2026, 11, 1), date(2026, 11, 8)) is True  # still recalculating
     assert api.last_request.json() == {"conditions": {"range": {"from": "2026-11-01", "to": "2026-11-08"}}}
     assert api.last_request.headers["Content-Type"] == "application/json"
 

@@ -368,3 +368,33 @@ def test_connect_in_the_browser_form_and_sync_from_attendance(tmp_path, sim):
     assert "成功" in result and "退勤打刻なし" in result  # status and the missing clock-out warnings
     with app.app_context():
         assert db.session.scalar(select(func.count(AttendanceDay.id))) > 0
+
+
+def test_a_resync_with_an_unknown_leave_type_rejects_that_day_and_keeps_every_other(tmp_path):
+    config = SimulatorConfig(employees=8, start=START, end=START + timedelta(days=6), seed=3)
+    with JobcanSimulator(config) as own:
+        app = hub_for(tmp_path, own)
+        first = sync(app, start=START, end=START + timedelta(days=6))
+        assert first["status"] == "succeeded" and first["counts"]["created"] > 0
+        before = snapshot(app)
+        (employee_id, day), _kind = next(
+            (key, kind) for key, kind in sorted(own.data.day_kinds.items()) if kind is DayKind.ORDINARY
+        )
+        code = own.data.employee(employee_id)["employee_code"]
+        own.set_day(
+            employee_id,
+            day,
+            {"work": 480, "break": 60, "holiday": {"type": "sabbatical", "name": "サバティカル"}},
+            [f"{day}T09:00:00+09:00", f"{day}T18:00:00+09:00"],
+        )
+
+        again = sync(app, start=START, end=START + timedelta(days=6))  # exit 0
+
+    assert again["status"] == "partial"
+    counts = again["counts"]
+    assert (counts["rejected"], counts["created"], counts["updated"], counts["removed"]) == (1, 0, 0, 0)
+    assert counts["unchanged"] == first["counts"]["created"] - 1
+    [issue] = [issue for issue in again["issues"] if issue["kind"] == "rejected"]
+    assert (issue["employee_code"], issue["date"]) == (code, day.isoformat())
+    assert "holiday.type" in issue["message"] and '"sabbatical"' in issue["message"]
+    assert snapshot(app) == before  # the rejected day keeps what was stored; every other day is unchanged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RemoteMember
+from hub.providers import ProviderError
+from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RejectedRecord, RemoteMember
 from hub_plugins.jobcan.mapping import MappingError, day_record, employee_to_member, group_by_employee
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -32,7 +34,18 @@ def summary(work: int = 480, brk: int | None = 60, holiday: dict | None = None) 
 
 
 def read(summary_: dict | None, adits_: list[dict], tz=TOKYO) -> DayRecord | None:
-    return day_record(16, WORK_DATE, summary_, adits_, tz)
+    record = day_record(16, WORK_DATE, summary_, adits_, tz)
+    assert not isinstance(record, RejectedRecord), record
+    return record
+
+
+def rejected(summary_: dict | None, adits_: list[dict]) -> RejectedRecord:
+    """The rejection of a day the mapping cannot read: employee 16 on 2026-11-02, in the app's language."""
+    record = day_record(16, WORK_DATE, summary_, adits_, TOKYO)
+    assert isinstance(record, RejectedRecord), record
+    assert (record.remote_id, record.work_date) == ("16", WORK_DATE)
+    assert record.reason.strip()
+    return record
 
 
 # --- punches ---
@@ -130,14 +143,13 @@ def test_timestamp_without_offset_is_read_in_the_company_time_zone():
 
 
 @pytest.mark.parametrize("bad", ["yesterday", "2026-11-02", "2026-11-02T25:00:00+09:00", "", None, 1762041660])
-def test_bad_timestamp_is_a_mapping_error(bad):
-    with pytest.raises(MappingError, match=r"16.*2026-11-02"):
-        read(summary(), [*adits("09:00"), {"employee_id": 16, "recorded_at": bad}])
+def test_bad_timestamp_is_a_rejection_naming_the_value(bad):
+    record = rejected(summary(), [*adits("09:00"), {"employee_id": 16, "recorded_at": bad}])
+    assert (record.field, record.value) == ("adits.recorded_at", json.dumps(bad))
 
 
-def test_missing_recorded_at_is_a_mapping_error():
-    with pytest.raises(MappingError, match="recorded_at"):
-        read(None, [{"employee_id": 16, "date": "2026-11-02"}])
+def test_missing_recorded_at_is_a_rejection():
+    assert rejected(None, [{"employee_id": 16, "date": "2026-11-02"}]).field == "adits.recorded_at"
 
 
 # --- summary ---
@@ -167,9 +179,9 @@ def test_nothing_at_all_is_not_synced():
     assert read(None, []) is None
 
 
-def test_non_numeric_minutes_are_a_mapping_error():
-    with pytest.raises(MappingError, match="work"):
-        read(summary(work="480"), [])
+def test_non_numeric_minutes_are_a_rejection():
+    record = rejected(summary(work="480"), [])
+    assert (record.field, record.value) == ("work", '"480"')
 
 
 def test_unknown_extra_fields_are_ignored():
@@ -236,24 +248,29 @@ def test_hourly_leave_past_midnight():
         {"type": "hourly", "start": "16:00", "end": "14:00"},
     ],
 )
-def test_malformed_hourly_leave_is_a_mapping_error(holiday):
-    with pytest.raises(MappingError, match="Jobcan employee 16 on 2026-11-02"):
-        read(summary(holiday=holiday), [])
+def test_malformed_hourly_leave_is_a_rejection(holiday):
+    assert rejected(summary(holiday=holiday), []).field.startswith("holiday")
 
 
-@pytest.mark.parametrize("type_", ["half", "FULL", None, 3])
-def test_unknown_holiday_type_is_a_mapping_error_naming_employee_date_and_value(type_):
-    with pytest.raises(MappingError) as raised:
-        read(summary(holiday={"type": type_, "name": "有休"}), adits("09:00", "18:00"))
-    assert isinstance(raised.value, ValueError)
-    assert "16" in str(raised.value)
-    assert "2026-11-02" in str(raised.value)
-    assert repr(type_) in str(raised.value)
+@pytest.mark.parametrize("type_", ["half", "FULL", None, 3, "sabbatical"])
+def test_unknown_holiday_type_is_a_rejection_naming_employee_date_and_value(type_):
+    record = rejected(summary(holiday={"type": type_, "name": "有休"}), adits("09:00", "18:00"))
+    assert (record.field, record.value) == ("holiday.type", json.dumps(type_))
 
 
-def test_holiday_that_is_not_an_object_is_a_mapping_error():
-    with pytest.raises(MappingError, match="holiday"):
-        read(summary(holiday="有休"), [])
+def test_holiday_that_is_not_an_object_is_a_rejection():
+    record = rejected(summary(holiday="有休"), [])
+    assert (record.field, record.value) == ("holiday", '"有休"')
+
+
+def test_a_long_value_is_shortened_in_the_rejection():
+    record = rejected(summary(holiday={"type": "x" * 500}), [])
+    assert len(record.value) == 100 and record.value.endswith("…")
+
+
+def test_rejection_reasons_are_in_the_admins_language(app):
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        assert rejected(summary(holiday={"type": "sabbatical"}), []).reason == "不明な休暇の種類"
 
 
 # --- employees ---
@@ -299,22 +316,24 @@ def test_employee_with_missing_names(names, expected):
     assert employee_to_member({"id": 19, **names}).name == expected
 
 
-def test_employee_without_id_is_a_mapping_error():
-    with pytest.raises(MappingError, match="id"):
+def test_employee_without_id_stops_the_fetch_with_a_provider_error():
+    with pytest.raises(MappingError, match="id") as raised:
         employee_to_member({"employee_code": "P1001"})
+    assert isinstance(raised.value, ProviderError)  # the run fails with this message, not "unexpected error"
 
 
-def test_employee_with_bad_retired_day_is_a_mapping_error():
-    with pytest.raises(MappingError, match=r"Jobcan employee 20.*retired_day"):
-        employee_to_member({"id": 20, "retired_day": "31/03/2026"})
+def test_employee_with_bad_retired_day_is_kept_and_the_value_logged(caplog):
+    with caplog.at_level(logging.WARNING):
+        member = employee_to_member({"id": 20, "employee_code": "P1020", "retired_day": "31/03/2026"})
+    assert member == RemoteMember(remote_id="20", code="P1020", name="")
+    assert "20" in caplog.text and "retired_day" in caplog.text and "31/03/2026" in caplog.text
 
 
 def test_group_by_employee_keeps_order_and_uses_string_keys():
     items = [adit("2026-11-02T09:00:00+09:00", 16), adit("2026-11-02T09:05:00+09:00", 7), adit("x", 16)]
     assert group_by_employee(items) == {"16": [items[0], items[2]], "7": [items[1]]}
     assert group_by_employee([{"id": 3}], key="id") == {"3": [{"id": 3}]}
-    with pytest.raises(MappingError):
-        group_by_employee([{"date": "2026-11-02"}])
+    assert group_by_employee([{"date": "2026-11-02"}]) == {}
 
 
 # --- properties ---

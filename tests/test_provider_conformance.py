@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from hub.providers import ProviderSettings
-from hub.records import RemoteMember
+from hub.records import RejectedRecord, RemoteMember
 from hub.testing import ConformanceHarness, ProviderConformance
 from hub_plugins.jobcan.provider import JobcanProvider
 from hub_plugins.jobcan.simulator import SCOPES, JobcanSimulator, SimulatorConfig
@@ -75,6 +75,13 @@ class JobcanHarness(ConformanceHarness):
     def clear_faults(self) -> None:
         self.sim.config.rate_429 = 0.0
 
+    def inject_unreadable_day(self, remote_id: str, work_date: date) -> str:
+        # A company's own leave type the mapping does not know, on an otherwise ordinary day.
+        holiday = {"type": "sabbatical", "name": "サバティカル"}
+        punches = [f"{work_date.isoformat()}T09:00:00+09:00", f"{work_date.isoformat()}T18:00:00+09:00"]
+        self.sim.set_day(int(remote_id), work_date, {"work": 480, "break": 60, "holiday": holiday}, punches)
+        return "sabbatical"
+
 
 class TestJobcanConformance(ProviderConformance):
     @pytest.fixture
@@ -125,6 +132,12 @@ class FakeHarness(ConformanceHarness):
 
     def clear_faults(self) -> None:
         self.hr.rate_limited = 0
+
+    def inject_unreadable_day(self, remote_id: str, work_date: date) -> str:
+        self.hr.days[(remote_id, work_date)] = RejectedRecord(
+            remote_id, work_date, "leave", '"sabbatical"', "an unknown leave type"
+        )
+        return "sabbatical"
 
 
 class TestFakeProviderConformance(ProviderConformance):

@@ -7,9 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
+from hub.forms import CORE_FIELDS
 from hub.providers import Provider
-
-CORE_FIELDS = ("csrf_token", "name", "auto_sync")
 
 
 class IntegrationCoreForm(FlaskForm):

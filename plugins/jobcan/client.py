@@ -18,9 +18,9 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
 from hub.providers import MissingScopeError, ProviderAuthError, ProviderError, ProviderNetworkError, RateLimited
+from hub_plugins.jobcan import mapping
 
 SCOPES = ("employees.read", "summaries.create", "summaries.read", "adits.read")
-PAGE_SIZE = 100
 ENVIRONMENTS = {
     "production": ("https://api-kintai.jobcan.jp", "https://api-auth-kintai.jobcan.jp"),
     "sandbox": ("https://sandbox-api-kintai.jobcan.jp", "https://sandbox-api-auth-kintai.jobcan.jp"),
@@ -238,31 +238,31 @@ class JobcanClient:
         """Every item of a list endpoint, following ``last_id`` until a page is shorter than 100."""
         last_id = 0
         while True:
-            page = self.get(path, {**(params or {}), "last_id": last_id, "count": PAGE_SIZE}).get(items_key) or []
+            query = {**(params or {}), mapping.PAGE_AFTER: last_id, mapping.PAGE_COUNT: mapping.PAGE_SIZE}
+            page = self.get(path, query).get(items_key) or []
             yield from page
             # `count` counts ids (employees), not items: an adit page carries all punches of its employees.
-            if len({item[id_key] for item in page}) < PAGE_SIZE:
+            if len({item[id_key] for item in page}) < mapping.PAGE_SIZE:
                 return
             last_id = int(page[-1][id_key])
 
     # --- endpoints ------------------------------------------------------------------------------
 
     def employees(self) -> list[dict]:
-        return list(self.paged("/master/v1/employees", "employees", "id"))
+        return list(self.paged("/master/v1/employees", mapping.EMPLOYEES, mapping.EMPLOYEE_ID))
 
     def daily_summaries(self, day: date) -> list[dict]:
-        return list(
-            self.paged("/attendance/v1/summaries/daily", "daily_summaries", "employee_id", {"date": day.isoformat()})
-        )
+        path, day_only = "/attendance/v1/summaries/daily", {mapping.DATE_PARAMETER: day.isoformat()}
+        return list(self.paged(path, mapping.DAILY_SUMMARIES, mapping.SUMMARY_EMPLOYEE_ID, day_only))
 
     def adits(self, day: date) -> list[dict]:
-        return list(self.paged("/attendance/v1/adits", "adits", "employee_id", {"date": day.isoformat()}))
+        day_only = {mapping.DATE_PARAMETER: day.isoformat()}
+        return list(self.paged("/attendance/v1/adits", mapping.ADITS, mapping.ADIT_EMPLOYEE_ID, day_only))
 
-    def refresh(self, employee_id: str, start: date, end_exclusive: date) -> str:
-        """Ask Jobcan to recalculate one employee's summaries; returns ``finished`` or ``processing``."""
-        body = {"conditions": {"range": {"from": start.isoformat(), "to": end_exclusive.isoformat()}}}
-        answer = self.post_json(f"/attendance/v1/summaries/daily/{employee_id}/refresh", body)
-        return str((answer.get("refresh") or {}).get("status") or "finished")
+    def refresh(self, employee_id: str, start: date, end_exclusive: date) -> bool:
+        """Ask Jobcan to recalculate one employee's summaries; True while it is still recalculating."""
+        path = f"/attendance/v1/summaries/daily/{employee_id}/refresh"
+        return mapping.refresh_processing(self.post_json(path, mapping.refresh_body(start, end_exclusive)))
 
 
 def scope_for(path: str) -> str | None:
@@ -285,12 +285,10 @@ def _status_error(response: requests.Response, path: str) -> ProviderError:
         return RateLimited("Jobcan kept answering 429 (too many requests). Lower 'requests per second' or retry later.")
     if status == 401:
         return ProviderAuthError("Jobcan refused the access token twice; check the ID and secret access key.")
-    detail = ""
     try:
-        errors = response.json().get("errors") or []
-        detail = "; ".join(str(error.get("message") or error.get("code")) for error in errors if error)
-    except (ValueError, AttributeError):
-        pass
+        detail = mapping.error_detail(response.json())
+    except ValueError:
+        detail = ""
     return ProviderError(f"Jobcan answered {status} for {path}" + (f": {detail}" if detail else "."))
 
 

@@ -1,16 +1,36 @@
 """Jobcan JSON → hub records, following "How the hub reads a day" in jobcan-api.md.
 
-Pure functions, no I/O. Every Jobcan field name lives in the constants below; those marked *assumed* were
+Pure functions, no I/O. Every Jobcan name the hub reads or sends lives in the constants below — fields, list
+wrappers, paging parameters, the refresh call's body and answer, the error body; those marked *assumed* were
 never seen in Jobcan's reference, so a customer holding the real one corrects them here and nowhere else.
+
+A day whose data the mapping cannot read (an unknown leave type, a malformed time) becomes a
+:class:`~hub.records.RejectedRecord` naming the field and the value: the core reports it and syncs the rest.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 
-from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RemoteMember
+from flask_babel import gettext as _
+
+from hub.providers import ProviderError
+from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RejectedRecord, RemoteMember
+
+log = logging.getLogger(__name__)
+
+# --- Lists and paging (every list endpoint) ---
+PAGE_AFTER = "last_id"  # known: the last id of the previous page
+PAGE_COUNT = "count"  # known: ids per page, 1–100
+PAGE_SIZE = 100  # known: the largest page
+EMPLOYEES = "employees"  # known: the list in GET /master/v1/employees
+DAILY_SUMMARIES = "daily_summaries"  # known: the list in GET /attendance/v1/summaries/daily
+ADITS = "adits"  # known: the list in GET /attendance/v1/adits
+DATE_PARAMETER = "date"  # known: the work date asked for
 
 # --- Employee (GET /master/v1/employees) ---
 EMPLOYEE_ID = "id"  # known
@@ -21,7 +41,6 @@ EMPLOYEE_RETIRED_DAY = "retired_day"  # assumed
 
 # --- Daily summary (GET /attendance/v1/summaries/daily) ---
 SUMMARY_EMPLOYEE_ID = "employee_id"  # known
-SUMMARY_DATE = "date"  # known
 SUMMARY_WORK = "work"  # known: worked minutes
 SUMMARY_BREAK = "break"  # assumed: break minutes
 SUMMARY_HOLIDAY = "holiday"  # assumed: null or a holiday object
@@ -36,21 +55,63 @@ HOLIDAY_HOURLY = "hourly"  # assumed value: 時間休
 
 # --- Clock punch (GET /attendance/v1/adits) ---
 ADIT_EMPLOYEE_ID = "employee_id"  # known
-ADIT_DATE = "date"  # assumed: the work date the punch belongs to
 ADIT_RECORDED_AT = "recorded_at"  # known: ISO 8601 timestamp, offset assumed
 
+# --- Recalculating summaries (POST /attendance/v1/summaries/daily/{id}/refresh) ---
+REFRESH_FROM = "from"  # known: first date, in {"conditions": {"range": {…}}}
+REFRESH_TO = "to"  # known: the day after the last date (half-open)
+REFRESH = "refresh"  # known: the answer's object
+REFRESH_STATUS = "status"  # known
+REFRESH_PROCESSING = "processing"  # assumed: still recalculating, ask again; "finished" when done
+
+# --- Error body ---
+ERRORS = "errors"  # assumed: [{"code": …, "message": …}]
+ERROR_CODE = "code"  # assumed
+ERROR_MESSAGE = "message"  # assumed
+
 _CLOCK_TIME = re.compile(r"(\d{1,2}):([0-5]\d)")
+_MAX_VALUE_TEXT = 100
 
 
-class MappingError(ValueError):
-    """Jobcan sent data the hub cannot read; the message names the employee, the date and the value."""
+class MappingError(ProviderError):
+    """Jobcan sent something the sync cannot go on without (an employee without an id)."""
+
+
+class _Unreadable(Exception):
+    """One day's value the mapping cannot read: ``field`` as Jobcan names it, the ``value``, and why."""
+
+    def __init__(self, field: str, value: object, reason: str):
+        super().__init__(field)
+        self.field, self.value, self.reason = field, value, reason
+
+
+def refresh_body(start: date, end_exclusive: date) -> dict:
+    """The body asking Jobcan to recalculate summaries of ``start`` ≤ date < ``end_exclusive``."""
+    return {"conditions": {"range": {REFRESH_FROM: start.isoformat(), REFRESH_TO: end_exclusive.isoformat()}}}
+
+
+def refresh_processing(answer: Mapping) -> bool:
+    """Whether a refresh answer says Jobcan is still recalculating."""
+    return str((answer.get(REFRESH) or {}).get(REFRESH_STATUS) or "finished") == REFRESH_PROCESSING
+
+
+def error_detail(body: object) -> str:
+    """The messages of an error body, joined; empty when it has none."""
+    errors = body.get(ERRORS) if isinstance(body, Mapping) else None
+    if not isinstance(errors, list):
+        return ""
+    return "; ".join(
+        str(error.get(ERROR_MESSAGE) or error.get(ERROR_CODE)) for error in errors if isinstance(error, Mapping)
+    )
 
 
 def employee_to_member(employee: Mapping) -> RemoteMember:
     """A Jobcan employee as a hub ``RemoteMember``; a missing name part or staff code becomes empty."""
     remote_id = employee.get(EMPLOYEE_ID)
     if remote_id is None:
-        raise MappingError(f"Jobcan employee without {EMPLOYEE_ID!r}: {dict(employee)!r}")
+        raise MappingError(
+            _("Jobcan sent an employee without an %(field)s; the employees cannot be told apart.", field=EMPLOYEE_ID)
+        )
     code = employee.get(EMPLOYEE_CODE)
     parts = (employee.get(EMPLOYEE_LAST_NAME), employee.get(EMPLOYEE_FIRST_NAME))
     return RemoteMember(
@@ -62,13 +123,12 @@ def employee_to_member(employee: Mapping) -> RemoteMember:
 
 
 def group_by_employee(items: Iterable[Mapping], key: str = ADIT_EMPLOYEE_ID) -> dict[str, list[Mapping]]:
-    """Items keyed by ``str(item[key])``, keeping their order; for splitting a page of adits or summaries."""
+    """Items keyed by ``str(item[key])``, keeping their order; items without the key are left out."""
     groups: dict[str, list[Mapping]] = {}
     for item in items:
         employee_id = item.get(key)
-        if employee_id is None:
-            raise MappingError(f"Jobcan item without {key!r}: {dict(item)!r}")
-        groups.setdefault(str(employee_id), []).append(item)
+        if employee_id is not None:
+            groups.setdefault(str(employee_id), []).append(item)
     return groups
 
 
@@ -78,21 +138,36 @@ def day_record(
     summary: Mapping | None,
     adits: Sequence[Mapping],
     tz: tzinfo,
-) -> DayRecord | None:
-    """One employee's work date as a ``DayRecord``, or None when Jobcan holds nothing worth syncing.
+) -> DayRecord | RejectedRecord | None:
+    """One employee's work date as a ``DayRecord``, a ``RejectedRecord`` naming the value it cannot read, or
+    None when Jobcan holds nothing worth syncing.
 
     ``adits`` are that employee's punches for ``work_date``; ``tz`` is the company time zone.
     """
-    where = f"Jobcan employee {employee_id} on {work_date.isoformat()}"
-    punches = _punch_minutes(where, work_date, adits, tz)
-    work = _minutes(where, SUMMARY_WORK, summary.get(SUMMARY_WORK)) if summary is not None else None
-    brk = _minutes(where, SUMMARY_BREAK, summary.get(SUMMARY_BREAK)) if summary is not None else None
-    leave, leave_name, hourly = _leave(where, summary.get(SUMMARY_HOLIDAY) if summary is not None else None)
+    try:
+        return _read_day(str(employee_id), work_date, summary, adits, tz)
+    except _Unreadable as unreadable:
+        return RejectedRecord(
+            remote_id=str(employee_id),
+            work_date=work_date,
+            field=unreadable.field,
+            value=_value_text(unreadable.value),
+            reason=unreadable.reason,
+        )
+
+
+def _read_day(
+    employee_id: str, work_date: date, summary: Mapping | None, adits: Sequence[Mapping], tz: tzinfo
+) -> DayRecord | None:
+    punches = _punch_minutes(work_date, adits, tz)
+    work = _minutes(SUMMARY_WORK, summary.get(SUMMARY_WORK)) if summary is not None else None
+    brk = _minutes(SUMMARY_BREAK, summary.get(SUMMARY_BREAK)) if summary is not None else None
+    leave, leave_name, hourly = _leave(summary.get(SUMMARY_HOLIDAY) if summary is not None else None)
 
     if not ((work or 0) > 0 or punches or leave is not LeaveKind.NONE or hourly):
         return None
     return DayRecord(
-        remote_id=str(employee_id),
+        remote_id=employee_id,
         work_date=work_date,
         clock_in=punches[0] if punches else None,
         clock_out=punches[-1] if punches and len(punches) % 2 == 0 else None,
@@ -107,9 +182,9 @@ def day_record(
     )
 
 
-def _punch_minutes(where: str, work_date: date, adits: Sequence[Mapping], tz: tzinfo) -> list[int]:
+def _punch_minutes(work_date: date, adits: Sequence[Mapping], tz: tzinfo) -> list[int]:
     """Punch times as wall-clock minutes from the work date's midnight (26:10 = 1570), in instant order."""
-    instants = sorted(_instant(where, adit.get(ADIT_RECORDED_AT), tz) for adit in adits)
+    instants = sorted(_instant(adit.get(ADIT_RECORDED_AT), tz) for adit in adits)
     minutes = []
     for instant in instants:
         local = instant.astimezone(tz)
@@ -117,58 +192,70 @@ def _punch_minutes(where: str, work_date: date, adits: Sequence[Mapping], tz: tz
     return minutes
 
 
-def _instant(where: str, value: object, tz: tzinfo) -> datetime:
+def _instant(value: object, tz: tzinfo) -> datetime:
     """An ISO 8601 timestamp as an aware datetime; one without an offset is read in the company time zone."""
+    field = f"{ADITS}.{ADIT_RECORDED_AT}"
     # fromisoformat also takes a bare date (10 characters at most), which is no punch time.
     if not isinstance(value, str) or len(value) <= 10:
-        raise MappingError(f"{where}: {ADIT_RECORDED_AT} is not a timestamp: {value!r}")
+        raise _Unreadable(field, value, _("not a timestamp"))
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:
-        raise MappingError(f"{where}: {ADIT_RECORDED_AT} is not a timestamp: {value!r}") from None
+        raise _Unreadable(field, value, _("not a timestamp")) from None
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=tz)
 
 
-def _minutes(where: str, field: str, value: object) -> int | None:
+def _minutes(field: str, value: object) -> int | None:
     """A duration in whole minutes, None when absent."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(f"{where}: {field} is not a number of minutes: {value!r}")
+        raise _Unreadable(field, value, _("not a number of minutes"))
     return value
 
 
-def _leave(where: str, holiday: object) -> tuple[LeaveKind, str | None, tuple[HourlyLeave, ...]]:
+def _leave(holiday: object) -> tuple[LeaveKind, str | None, tuple[HourlyLeave, ...]]:
     """The summary's holiday as (leave kind, leave name, hourly leaves)."""
     if holiday is None:
         return LeaveKind.NONE, None, ()
     if not isinstance(holiday, Mapping):
-        raise MappingError(f"{where}: {SUMMARY_HOLIDAY} is not an object: {holiday!r}")
+        raise _Unreadable(SUMMARY_HOLIDAY, holiday, _("not an object"))
     kind, name = holiday.get(HOLIDAY_TYPE), holiday.get(HOLIDAY_NAME)
     if kind in HOLIDAY_KINDS:
         return HOLIDAY_KINDS[kind], name, ()
     if kind == HOLIDAY_HOURLY:
-        start = _clock_time(where, HOLIDAY_START, holiday.get(HOLIDAY_START))
-        end = _clock_time(where, HOLIDAY_END, holiday.get(HOLIDAY_END))
+        start = _clock_time(HOLIDAY_START, holiday.get(HOLIDAY_START))
+        end = _clock_time(HOLIDAY_END, holiday.get(HOLIDAY_END))
         if end <= start:
-            raise MappingError(f"{where}: hourly leave ends before it starts: {dict(holiday)!r}")
+            raise _Unreadable(SUMMARY_HOLIDAY, holiday, _("the hourly leave ends before it starts"))
         return LeaveKind.NONE, None, (HourlyLeave(start, end, name),)
-    raise MappingError(f"{where}: unknown {SUMMARY_HOLIDAY} {HOLIDAY_TYPE} {kind!r}")
+    raise _Unreadable(f"{SUMMARY_HOLIDAY}.{HOLIDAY_TYPE}", kind, _("an unknown leave type"))
 
 
-def _clock_time(where: str, field: str, value: object) -> int:
+def _clock_time(field: str, value: object) -> int:
     """An ``HH:MM`` clock time as minutes from midnight; hours past 24 are allowed for night shifts."""
     match = _CLOCK_TIME.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise MappingError(f"{where}: hourly leave {field} is not HH:MM: {value!r}")
+        raise _Unreadable(f"{SUMMARY_HOLIDAY}.{field}", value, _("not a time as HH:MM"))
     return int(match[1]) * 60 + int(match[2])
 
 
 def _retired_on(employee_id: object, value: object) -> date | None:
-    """The retirement date, None when the employee has not retired."""
+    """The retirement date, None when the employee has not retired.
+
+    The core does not use it, so a date the mapping cannot read is logged and left out rather than stopping the
+    sync.
+    """
     if value is None or value == "":
         return None
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise MappingError(f"Jobcan employee {employee_id}: {EMPLOYEE_RETIRED_DAY} is not a date: {value!r}") from None
+        log.warning("Jobcan employee %s: %s is not a date: %r (ignored)", employee_id, EMPLOYEE_RETIRED_DAY, value)
+        return None
+
+
+def _value_text(value: object) -> str:
+    """The offending value as JSON text (as Jobcan sent it), shortened for a message."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _MAX_VALUE_TEXT else text[: _MAX_VALUE_TEXT - 1] + "…"

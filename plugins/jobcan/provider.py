@@ -22,7 +22,7 @@ from hub.providers import (
     ProviderSettings,
     RateLimited,
 )
-from hub.records import DayRecord, RemoteMember
+from hub.records import DayRecord, RejectedRecord, RemoteMember
 from hub_plugins.jobcan import mapping
 from hub_plugins.jobcan.client import ENVIRONMENTS, SCOPES, ClientOptions, JobcanClient
 from hub_plugins.jobcan.forms import JobcanSettingsForm
@@ -145,7 +145,7 @@ class JobcanProvider(Provider):
         start: date,
         end: date,
         progress: Progress,
-    ) -> list[DayRecord]:
+    ) -> list[DayRecord | RejectedRecord]:
         wanted = {str(remote_id) for remote_id in remote_ids}
         client = self.client(settings)
         tz = ZoneInfo(settings.timezone)
@@ -171,7 +171,7 @@ class JobcanProvider(Provider):
             employee_id, (first, stop) = job
             deadline = time.monotonic() + REFRESH_TIMEOUT
             delay = 0.5
-            while client.refresh(employee_id, first, stop) == "processing":
+            while client.refresh(employee_id, first, stop):
                 if time.monotonic() > deadline:
                     raise ProviderError(
                         f"Jobcan was still recalculating summaries after {REFRESH_TIMEOUT:.0f} s; try again later."
@@ -181,16 +181,20 @@ class JobcanProvider(Provider):
 
         self._parallel(client, jobs, refresh, "refresh", progress)
 
-    def _read_days(self, client, days, wanted, tz, progress) -> list[DayRecord]:
-        def read(day: date) -> list[DayRecord]:
+    def _read_days(self, client, days, wanted, tz, progress) -> list[DayRecord | RejectedRecord]:
+        def read(day: date) -> list[DayRecord | RejectedRecord]:
             summaries = {
-                str(item["employee_id"]): item
-                for item in client.daily_summaries(day)
-                if str(item.get("employee_id")) in wanted
+                employee_id: items[-1]
+                for employee_id, items in mapping.group_by_employee(
+                    client.daily_summaries(day), mapping.SUMMARY_EMPLOYEE_ID
+                ).items()
+                if employee_id in wanted
             }
-            punches = mapping.group_by_employee(
-                item for item in client.adits(day) if str(item.get("employee_id")) in wanted
-            )
+            punches = {
+                employee_id: items
+                for employee_id, items in mapping.group_by_employee(client.adits(day), mapping.ADIT_EMPLOYEE_ID).items()
+                if employee_id in wanted
+            }
             records = []
             for employee_id in sorted(set(summaries) | set(punches)):
                 record = mapping.day_record(
