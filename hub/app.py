@@ -74,7 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     from hub import (
         attendance,
         auth,
-        cli,
+        commands,
         errors,
         exports,
         health,
@@ -101,7 +101,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         health,
         errors,
     )
-    for area in (*areas, cli):
+    for area in (*areas, commands):
         area.init_app(app)
 
     pm = get_plugin_manager(blocked=app.config["HUB_BLOCKED_PLUGINS"], extra=plugins)

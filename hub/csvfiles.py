@@ -11,6 +11,7 @@ import io
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask_babel import gettext as _
 
@@ -109,6 +110,22 @@ def cells_by_key(keys: Sequence[str], cells: Sequence[str]) -> dict[str, str]:
             _("The row has %(count)d cells; the header has %(columns)d.", count=len(cells), columns=len(keys))
         )
     return {key: cell.strip() for key, cell in zip(keys, cells, strict=True)}
+
+
+def import_file(file: Path, importer):
+    """Run a CSV importer on ``file`` for a ``hub … import`` command: its result, or every bad line on stderr and
+    exit 1 with nothing imported."""
+    import click
+
+    from hub.extensions import db
+
+    try:
+        return importer(file.read_bytes(), file.name)
+    except ImportFailed as failure:
+        db.session.rollback()
+        for error in failure.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException("Nothing was imported.") from failure
 
 
 def import_upload(upload, importer):

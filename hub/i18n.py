@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, g, has_request_context, request, session, url_for
+from flask import Flask, current_app, g, has_request_context, request, session, url_for
 from flask_babel import get_locale
 
 from hub.extensions import babel
+from hub.models import Settings
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"
@@ -37,10 +38,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    from hub.settings.service import company_timezone
-
     if "hub_timezone" not in g:
-        g.hub_timezone = company_timezone()
+        g.hub_timezone = Settings.company_timezone(current_app.config["HUB_TIMEZONE"])
     return g.hub_timezone
 
 

@@ -46,3 +46,9 @@ class Settings(db.Model):
             db.session.add(settings)
             db.session.flush()
         return settings
+
+    @classmethod
+    def company_timezone(cls, default: str) -> str:
+        """The company time zone: the saved setting, else ``default`` (``HUB_TIMEZONE``) before it is saved."""
+        settings = db.session.get(cls, 1)
+        return settings.timezone if settings else default

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from hub.extensions import db
 from hub.models import Settings
 
 
@@ -18,8 +17,7 @@ def current_settings() -> Settings:
 
 def company_timezone() -> str:
     """The company time zone: the setting once saved, else ``HUB_TIMEZONE``."""
-    settings = db.session.get(Settings, 1)
-    return settings.timezone if settings else current_app.config["HUB_TIMEZONE"]
+    return Settings.company_timezone(current_app.config["HUB_TIMEZONE"])
 
 
 def company_today() -> date:

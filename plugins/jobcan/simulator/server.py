@@ -2,6 +2,8 @@
 
 One WSGI application serves both the auth base (``/oauth/token``) and the API base (``/master/v1/…``,
 ``/attendance/v1/…``). Checks run in this order: injected fault (429/5xx), 401, 403, 415, 404, 400.
+Over 300 lines: it is jobcan-api.md as one server, endpoint by endpoint in the page's order, so that the two
+can be read side by side; the generated data lives in :mod:`.data`.
 """
 
 from __future__ import annotations
