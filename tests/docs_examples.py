@@ -152,11 +152,15 @@ def write_dist_info(root: Path, site: Path) -> Path:
 
 
 def run_pytest(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """pytest in a new interpreter inside the example's root, its modules and the root importable."""
+    """pytest in a new interpreter inside the example's root, its modules and the root importable.
+
+    Hypothesis, a test dependency of the hub but not of the examples, is left out: its pytest plugin alone
+    takes seconds to import.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(import_path(root)), str(root)]))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args],
         cwd=root,
         env=env,
         capture_output=True,

@@ -23,10 +23,12 @@ import requests_mock
 from sqlalchemy import func, select
 
 from hub.extensions import db
-from hub.models import AttendanceDay, Integration, Member, RunStatus, SyncRun
+from hub.models import AttendanceDay, Integration, Member, RunStatus, SyncRun, Trigger
 from hub.plugins import installed_plugins, providers
+from hub.providers import CheckStatus, ProviderSettings
+from hub.records import DayRecord, Interval, RemoteMember
 from hub.testing import ProviderConformance
-from tests.conftest import make_app
+from tests.conftest import AuthActions, create_test_admin, make_app
 from tests.docs_examples import (
     DOCS,
     MARKED_LANGUAGES,
@@ -40,6 +42,7 @@ from tests.docs_examples import (
     write_dist_info,
     write_example,
 )
+from tests.export_data import build_november
 
 PLUGINS_MD = DOCS / "plugins.md"
 PROVIDERS_MD = DOCS / "providers.md"
@@ -275,3 +278,138 @@ def test_walkthrough_add_saves_nothing_when_check_fails(installed_walkthrough, t
     assert result.exit_code == 2 and "(fields: access_token, api_base_url)" in result.stderr
     with installed_walkthrough.app_context():
         assert db.session.scalar(select(func.count(Integration.id))) == 0
+
+
+# --- plugins.md: one example per hook, all in the module the entry point names ------------------------
+
+
+@pytest.fixture
+def kingoftime_plugin(examples):
+    """The module plugins.md's entry point names, imported from its example package."""
+    root = examples.importable(PLUGINS_MD)
+    return importlib.import_module(entry_points(root)["kingoftime"])
+
+
+def logged_in_client(app):
+    client = app.test_client()
+    create_test_admin(app)
+    assert AuthActions(client).login().status_code == 302
+    return client
+
+
+def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path):
+    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    response = app.test_client().get("/kingoftime/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    with app.app_context():
+        db.session.add(Integration(provider="kingoftime", name="本社", settings={}))
+        db.session.commit()
+    assert app.test_cli_runner().invoke(args=["kingoftime-count"]).output == "1 KING OF TIME integration(s)\n"
+    page = logged_in_client(app).get("/kingoftime/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "<title>KING OF TIME · Kintai Hub</title>" in html  # the template extends the core's base.html
+    assert "<h1>KING OF TIME</h1>\n<ul><li>本社</li></ul>" in html
+
+
+def test_minimal_provider_example(kingoftime_plugin, tmp_path):
+    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    with app.app_context():
+        provider = providers()["kingoftime"]
+    settings = ProviderSettings(key="1", values={"access_token": "t0ken"})
+    assert provider.check(settings).status is CheckStatus.OK
+    refused = provider.check(ProviderSettings(key="1", values={}))
+    assert refused.status is CheckStatus.BAD_CREDENTIALS and refused.message == "アクセストークンを入力してください。"
+    assert provider.fetch_members(settings) == [RemoteMember(remote_id="8b6ee6", code="P1001", name="山田 太郎")]
+    calls = []
+    records = provider.fetch_attendance(
+        settings, iter(["8b6ee6"]), date(2026, 11, 2), date(2026, 11, 3), lambda **progress: calls.append(progress)
+    )
+    lunch = (Interval(720, 780),)
+    assert list(records) == [
+        DayRecord(remote_id="8b6ee6", work_date=date(2026, 11, 2), clock_in=540, clock_out=1080, breaks=lunch),
+        DayRecord(remote_id="8b6ee6", work_date=date(2026, 11, 3), clock_in=540, clock_out=1080, breaks=lunch),
+    ]
+    assert calls == [{"stage": "attendance", "done": 1, "total": 1, "requests": 1}]
+
+
+def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_path):
+    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    with app.app_context():
+        db.session.add(Member(code="P1001", name="山田 太郎"))
+        db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["integrations", "add", "kingoftime", "本社"])
+    assert result.exit_code == 1 and result.stderr == "Not saved: アクセストークンを入力してください。\n"
+    result = runner.invoke(args=["integrations", "add", "kingoftime", "本社", "--set", "access_token=t0ken"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["sync", "本社", "--from", "2026-11-02", "--to", "2026-11-06"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AttendanceDay.id))) == 5
+
+
+def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
+    """The documented `hub export tsv … -o november.tsv` writes the file; the エクスポート page has a TSV tab."""
+    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    build_november(app)
+    command = re.search(r"`(hub export tsv [^`]+)`", PLUGINS_MD.read_text(encoding="utf-8"))[1]
+    monkeypatch.chdir(tmp_path)
+    result = invoke(app.test_cli_runner(), command, tmp_path)
+    assert result.exit_code == 0, result.output
+    written = shlex.split(command)[shlex.split(command).index("-o") + 1]
+    assert (tmp_path / written).read_bytes().decode("utf-8") == (
+        "社員コード\t名前\t年月日\t勤務(分)\t工数(分)\r\n"
+        "P1001\t山田 太郎\t2026-11-02\t465\t495\r\n"
+        "P1001\t山田 太郎\t2026-11-03\t205\t210\r\n"
+        "P1001\t山田 太郎\t2026-11-04\t\t0\r\n"  # full-day leave: no work time
+        "P1001\t山田 太郎\t2026-11-05\t180\t0\r\n"
+        "P1001\t山田 太郎\t2026-11-06\t240\t240\r\n"
+        "P1001\t山田 太郎\t2026-11-09\t\t480\r\n"  # no clock-out
+        "P1002\t'=SUM(A1)\t2026-11-02\t480\t480\r\n"  # a name a spreadsheet would read as a formula
+        "P1003\t佐藤 花子\t2026-11-02\t360\t0\r\n"
+    )
+    page = logged_in_client(app).get("/exports/")
+    assert "TSV (タブ区切り)" in page.get_data(as_text=True)
+
+
+def test_sync_finished_example_posts_to_the_webhook(kingoftime_plugin, tmp_path, monkeypatch, caplog):
+    """Called as "Testing your plugin" says: `app.extensions["hub"].hook.hub_sync_finished(run=run)`."""
+    url = "https://chat.example.com/hooks/kot"
+    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    with app.app_context(), requests_mock.Mocker() as mocker:
+        mocker.post(url, [{"status_code": 204}, {"status_code": 500}])
+        run = SyncRun(
+            integration_name="本社",
+            trigger=Trigger.CLI,
+            period_start=date(2026, 11, 1),
+            period_end=date(2026, 11, 30),
+            status=RunStatus.PARTIAL,
+            created=3,
+            updated=1,
+            rejected=2,
+            unmatched_remote=4,
+        )
+        db.session.add(run)
+        db.session.commit()
+        hook = app.extensions["hub"].hook.hub_sync_finished
+        hook(run=run)
+        assert mocker.call_count == 0  # no KOT_CHAT_WEBHOOK_URL: nothing is sent
+        monkeypatch.setenv("KOT_CHAT_WEBHOOK_URL", url)
+        hook(run=run)
+        (sent,) = mocker.request_history
+        assert sent.json() == {
+            "text": "同期 本社 2026-11-01〜2026-11-30: partial (作成 3 / 更新 1 / 却下 2 / 未照合 4)"
+        }
+        assert sent.timeout == 5
+        hook(run=run)  # the webhook answers 500: logged, not raised
+        assert f"Chat notification for sync run {run.id} failed: 500 Server Error" in caplog.text
+
+
+def test_testing_your_plugin_example_passes(examples):
+    """The example test file of "Testing your plugin", run by pytest against the example package."""
+    root = examples.write(PLUGINS_MD)
+    tests = "".join(path.read_text(encoding="utf-8") for path in (root / "tests").glob("test_*.py"))
+    result = run_pytest(root, "-W", "error", "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f" {len(re.findall(r'^def test_', tests, re.MULTILINE))} passed in " in result.stdout, result.stdout
