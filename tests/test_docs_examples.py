@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 import shlex
 import sys
@@ -170,6 +171,50 @@ def test_blocks_and_their_markers(tmp_path):
         (9, "python", "not run", "a shell session", "```\nnested\n```\n"),
         (15, "toml", None, "", "k = 1\n"),  # the line before is prose, not a marker
     ]
+
+
+# --- what the docs say `hub` prints ---------------------------------------------------------------------
+
+
+def documented_outputs() -> list:
+    """Each ``<!-- output: hub ARGS -->`` block, and each ``$ hub plugins`` of a console block, with its output."""
+    found = []
+    for doc in ALL_DOCS:
+        for block in blocks(doc):
+            if block.kind == "output":
+                found.append(pytest.param(doc, block.value, block.text, id=f"{block.where} {block.value}"))
+            elif block.language == "console":
+                for command, shown in console_commands(block):
+                    if shlex.split(command)[:2] == ["hub", "plugins"]:
+                        text = "".join(line + "\n" for line in shown)
+                        found.append(pytest.param(doc, command, text, id=f"{block.where} {command}"))
+    return found
+
+
+@pytest.mark.parametrize(("doc", "command", "shown"), documented_outputs())
+def test_documented_output_is_what_hub_prints(examples, tmp_path, doc, command, shown):
+    """With the doc's example package installed beside the built-in plugins, `hub …` prints exactly that."""
+    if "pyproject.toml" in file_blocks(doc):
+        examples.installed(doc)
+    result = invoke(make_app(tmp_path).test_cli_runner(), command, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == shown
+
+
+def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
+    """The documented `HUB_BLOCKED_PLUGINS=kingoftime,hrmos` keeps the installed example out, unimported."""
+    examples.installed(PLUGINS_MD)
+    command = next(
+        command
+        for block in blocks(PLUGINS_MD)
+        if block.language == "console"
+        for command, _ in console_commands(block)
+        if command.startswith("HUB_BLOCKED_PLUGINS=")
+    )
+    monkeypatch.setenv("HUB_BLOCKED_PLUGINS", shlex.split(command)[0].partition("=")[2])
+    result = make_app(tmp_path).test_cli_runner().invoke(args=["plugins", "--json"])
+    assert [plugin["name"] for plugin in json.loads(result.stdout)] == ["csv_export", "jobcan"]
+    assert "hub_kingoftime" not in sys.modules
 
 
 # --- providers.md: the KING OF TIME walk-through -----------------------------------------------------
