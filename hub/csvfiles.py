@@ -1,7 +1,10 @@
-"""What every CSV import of the hub shares: decoding, header names, rows with their line numbers, errors.
+"""What every CSV import of the hub shares: decoding, header names, rows with their line numbers, errors, the
+check of every line, the result, the upload page and the ``hub … import`` command.
 
 An import checks every line first and reports each bad one by its line number (line 1 is the header; a
-quoted cell spanning lines counts them all), then writes everything in one transaction, or nothing.
+quoted cell spanning lines counts them all), then writes everything in one transaction, or nothing. An
+importer is a function ``(data, filename) → ImportResult`` that raises ImportFailed; the page and the command
+run it alike.
 """
 
 from __future__ import annotations
@@ -9,11 +12,23 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+import click
+from flask import flash, redirect, render_template, url_for
+from flask.cli import with_appcontext
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+
+from hub.extensions import db
+
+T = TypeVar("T")
 
 MAX_ERRORS = 50
 
@@ -112,28 +127,118 @@ def cells_by_key(keys: Sequence[str], cells: Sequence[str]) -> dict[str, str]:
     return {key: cell.strip() for key, cell in zip(keys, cells, strict=True)}
 
 
-def import_file(file: Path, importer):
-    """Run a CSV importer on ``file`` for a ``hub … import`` command: its result, or every bad line on stderr and
-    exit 1 with nothing imported."""
-    import click
+# --- reading every line first -------------------------------------------------------------------------
 
-    from hub.extensions import db
 
+def check_lines(
+    lines: Iterable[tuple[int, list[str]]],
+    read: Callable[[int, list[str]], T],
+    key: Callable[[T], Hashable],
+    duplicate: Callable[[T, int], str],
+) -> tuple[list[T], list[RowError]]:
+    """Every line read by ``read(line, cells)``, and the errors: a ValueError it raises is that line's error; a
+    row whose ``key`` an earlier line had is the error ``duplicate(row, earlier line)``.
+
+    Stops after MAX_ERRORS errors; a CSV syntax error ends the file with an error on its line.
+    """
+    rows: list[T] = []
+    errors: list[RowError] = []
+    seen: dict[Hashable, int] = {}
     try:
-        return importer(file.read_bytes(), file.name)
-    except ImportFailed as failure:
-        db.session.rollback()
-        for error in failure.errors:
-            click.echo(f"{file}: {error}", err=True)
-        raise click.ClickException("Nothing was imported.") from failure
+        for line, cells in lines:
+            try:
+                row = read(line, cells)
+            except ValueError as exc:
+                errors.append(RowError(line, str(exc)))
+            else:
+                row_key = key(row)
+                if row_key in seen:
+                    errors.append(RowError(line, duplicate(row, seen[row_key])))
+                else:
+                    seen[row_key] = line
+                    rows.append(row)
+            if len(errors) >= MAX_ERRORS:
+                break
+    except ImportFailed as broken:
+        errors.extend(broken.errors)
+    return rows, errors
 
 
-def import_upload(upload, importer):
-    """Run a CSV importer on an uploaded file: ``(result, [])``, or ``(None, errors)`` with nothing imported."""
-    from hub.extensions import db
+def refuse(errors: list[RowError], has_data: bool, no_data: str) -> None:
+    """Raise ImportFailed with the errors by line (at most MAX_ERRORS), or ``no_data`` for a file without data."""
+    if errors:
+        raise ImportFailed(sorted(errors, key=lambda error: error.line)[:MAX_ERRORS])
+    if not has_data:
+        raise ImportFailed([RowError(2, no_data)])
 
-    try:
-        return importer(upload.read(), upload.filename or "upload.csv"), []
-    except ImportFailed as failure:
-        db.session.rollback()
-        return None, failure.errors
+
+@dataclass
+class ImportResult:
+    """What an import changed; each importer's subclass says it in a sentence (:meth:`summary`)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts, for the audit log."""
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+    def summary(self) -> str:
+        """What the page flashes and the command prints, in the admin's language."""
+        raise NotImplementedError
+
+
+Importer = Callable[[bytes, str], ImportResult]
+
+
+# --- the page and the command ---------------------------------------------------------------------------
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        [FileRequired(_l("Choose a CSV file.")), FileAllowed(["csv", "txt"], _l("Choose a .csv file."))],
+    )
+
+
+def import_page(importer: Importer, template: str, done: str, **context: Any) -> ResponseReturnValue:
+    """An import page: the upload form; on a good file the summary is flashed and the browser sent to ``done``
+    (an endpoint), otherwise the page again with every bad line and nothing imported."""
+    form = ImportForm()
+    errors: list[RowError] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = importer(upload.read(), upload.filename or "upload.csv")
+        except ImportFailed as failure:
+            db.session.rollback()
+            errors = failure.errors
+        else:
+            flash(result.summary(), "success")
+            return redirect(url_for(done))
+    return render_template(template, form=form, errors=errors, **context)
+
+
+def import_command(importer: Importer, help: str) -> click.Command:
+    """A ``hub … import FILE`` command: the summary, or every bad line on stderr and exit 1 with nothing
+    imported."""
+
+    @click.command("import", help=help)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @with_appcontext
+    def command(file: Path) -> None:
+        try:
+            result = importer(file.read_bytes(), file.name)
+        except ImportFailed as failure:
+            db.session.rollback()
+            for error in failure.errors:
+                click.echo(f"{file}: {error}", err=True)
+            raise click.ClickException(_("Nothing was imported.")) from failure
+        click.echo(result.summary())
+
+    return command

@@ -335,7 +335,7 @@ def test_cli_import(app, runner, company, tmp_path):
     result = runner.invoke(args=["attendance", "import", str(good)])
     assert result.exit_code == 0, result.output
     assert "Imported 7 attendance days from 勤怠.csv: 7 added, 0 updated, 0 unchanged." in result.output
-    assert "Skipped 1 rows without attendance." in result.output
+    assert "1 rows without attendance were skipped." in result.output
     assert {day["source"] for day in days(app).values()} == {"勤怠.csv"}
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "P1002,2025-04-01,09:00,18:00,,,0,\nP1002,2025-04-02,25:99,,,,0,\n", encoding="utf-8")

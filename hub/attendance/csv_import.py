@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import ntpath
 from dataclasses import dataclass
-from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from hub import audit, crowdlog, store
 from hub.cells import unneutralize
 from hub.codes import normalize_code
-from hub.csvfiles import MAX_ERRORS, ImportFailed, RowError, cells_by_key, decode_csv, read_csv
+from hub.csvfiles import (
+    ImportFailed,
+    ImportResult,
+    RowError,
+    cells_by_key,
+    check_lines,
+    decode_csv,
+    read_csv,
+    refuse,
+)
 from hub.extensions import db
 from hub.members.fields import parse_date
 from hub.models import Member, utcnow
@@ -46,26 +55,37 @@ class AttendanceRow:
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class AttendanceImported(ImportResult):
     skipped: int = 0  # rows with a code and a date but no attendance
     source: str = ""  # the file name the days are tracked by
 
-    @property
-    def total(self) -> int:
-        return self.created + self.updated + self.unchanged
+    def as_dict(self) -> dict:
+        return {"file": self.source, **super().as_dict(), "skipped": self.skipped}
+
+    def summary(self) -> str:
+        message = ngettext(
+            "Imported %(num)d attendance day from %(file)s: %(created)d added, %(updated)d updated, "
+            "%(unchanged)d unchanged.",
+            "Imported %(num)d attendance days from %(file)s: %(created)d added, %(updated)d updated, "
+            "%(unchanged)d unchanged.",
+            self.total,
+            file=self.source,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+        )
+        if self.skipped:
+            message += " " + _("%(count)d rows without attendance were skipped.", count=self.skipped)
+        return message
 
 
-def import_attendance(data: bytes, filename: str) -> ImportResult:
+def import_attendance(data: bytes, filename: str) -> AttendanceImported:
     """Check every line of the crowdlog CSV ``data``, then upsert the days; raise ImportFailed otherwise."""
     source = source_name(filename)
     rows, skipped = parse_rows(decode_csv(data))
     result = _write(rows, source)
     result.skipped, result.source = skipped, source
-    details = {"file": source, "created": result.created, "updated": result.updated, "unchanged": result.unchanged}
-    audit.record("attendance.import", target=source, details=details | {"skipped": skipped})
+    audit.record("attendance.import", target=source, details=result.as_dict())
     db.session.commit()
     return result
 
@@ -84,35 +104,16 @@ def parse_rows(text: str) -> tuple[list[AttendanceRow], int]:
     if not crowdlog.header_matches(header):
         raise ImportFailed([RowError(1, _("The header must be exactly %(header)s.", header=",".join(crowdlog.HEADER)))])
     members = {member.code: member for member in db.session.scalars(select(Member))}
-    errors: list[RowError] = []
-    rows: list[AttendanceRow] = []
-    seen: dict[tuple[int, date], int] = {}
-    skipped = 0
-    try:
-        for line, cells in lines:
-            try:
-                row = _read_row(line, cells, members)
-            except ValueError as exc:
-                errors.append(RowError(line, str(exc)))
-            else:
-                key = (row.member.id, row.record.work_date)
-                if key in seen:
-                    errors.append(RowError(line, _duplicate(row, seen[key])))
-                else:
-                    seen[key] = line
-                    if row.empty:
-                        skipped += 1
-                    else:
-                        rows.append(row)
-            if len(errors) >= MAX_ERRORS:
-                break
-    except ImportFailed as broken:
-        errors.extend(broken.errors)
+    checked, errors = check_lines(
+        lines,
+        lambda line, cells: _read_row(line, cells, members),
+        key=lambda row: (row.member.id, row.record.work_date),
+        duplicate=_duplicate,
+    )
+    rows = [row for row in checked if not row.empty]
+    skipped = len(checked) - len(rows)
     errors.extend(_locked(rows))
-    if errors:
-        raise ImportFailed(sorted(errors, key=lambda error: error.line)[:MAX_ERRORS])
-    if not rows and not skipped:
-        raise ImportFailed([RowError(2, _("The file has a header but no attendance."))])
+    refuse(errors, bool(checked), _("The file has a header but no attendance."))
     return rows, skipped
 
 
@@ -186,13 +187,13 @@ def _locked(rows: list[AttendanceRow]) -> list[RowError]:
     ]
 
 
-def _write(rows: list[AttendanceRow], source: str) -> ImportResult:
+def _write(rows: list[AttendanceRow], source: str) -> AttendanceImported:
     """Insert new days, update changed ones and their breaks and hourly leave; an unchanged day is not written.
 
     A day is unchanged when it came from a file of the same name with the same content; a day synced from an
     integration, or imported from another file, is replaced and then tracked by this file.
     """
-    result = ImportResult()
+    result = AttendanceImported()
     if not rows:
         return result
     start = min(row.record.work_date for row in rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -13,9 +12,8 @@ from hub import audit, crowdlog
 from hub.attendance.csv_import import import_attendance
 from hub.attendance.forms import SyncForm
 from hub.codes import normalize_code
-from hub.csvfiles import import_upload
+from hub.csvfiles import import_page
 from hub.extensions import db
-from hub.members.forms import ImportForm
 from hub.models import AuditLog, Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
 from hub.settings.service import company_today
 from hub.sync.lifecycle import SyncError, request_cancel, start_run
@@ -102,31 +100,12 @@ def create_members(run_id: int):
 @bp.route("/import", methods=["GET", "POST"])
 def import_csv():
     """Import attendance from a crowdlog-format CSV file, all rows or none."""
-    form = ImportForm()
-    errors = []
-    if form.validate_on_submit():
-        result, errors = import_upload(form.file.data, import_attendance)
-        if result is not None:
-            message = ngettext(
-                "Imported %(num)d attendance day from %(file)s: %(created)d added, %(updated)d updated, "
-                "%(unchanged)d unchanged.",
-                "Imported %(num)d attendance days from %(file)s: %(created)d added, %(updated)d updated, "
-                "%(unchanged)d unchanged.",
-                result.total,
-                file=result.source,
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-            )
-            if result.skipped:
-                message += " " + _("%(count)d rows without attendance were skipped.", count=result.skipped)
-            flash(message, "success")
-            return redirect(url_for("attendance.import_csv"))
     imports = db.session.scalars(
         select(AuditLog).where(AuditLog.action == "attendance.import").order_by(AuditLog.id.desc()).limit(HISTORY)
     ).all()
-    return render_template(
-        "attendance/import.html", form=form, errors=errors, header=",".join(crowdlog.HEADER), imports=imports
+    header = ",".join(crowdlog.HEADER)
+    return import_page(
+        import_attendance, "attendance/import.html", "attendance.import_csv", header=header, imports=imports
     )
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from hub.csvfiles import import_file
+from hub.csvfiles import import_command
 from hub.extensions import db
+from hub.manhours.importer import import_manhours
+from hub.manhours.projects_import import import_projects
+from hub.models import Project
 
 
 @click.group("manhours")
@@ -18,18 +20,12 @@ def manhours_group() -> None:
     """Man-hours (工数)."""
 
 
-@manhours_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
-def manhours_import_command(file: Path) -> None:
-    """Import man-hours from a CSV file (社員コード, 年月日, プロジェクトコード, 工数); all lines or none."""
-    from hub.manhours.importer import import_manhours
-
-    result = import_file(file, import_manhours)
-    click.echo(
-        f"Imported {result.total} man-hours lines: {result.created} added, {result.updated} updated, "
-        f"{result.removed} removed, {result.unchanged} unchanged."
+manhours_group.add_command(
+    import_command(
+        import_manhours,
+        "Import man-hours from a CSV file (社員コード, 年月日, プロジェクトコード, 工数); all lines or none.",
     )
+)
 
 
 @click.group("projects")
@@ -37,18 +33,12 @@ def projects_group() -> None:
     """Projects (プロジェクト) man-hours are booked on."""
 
 
-@projects_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
-def projects_import_command(file: Path) -> None:
-    """Import projects from a CSV file (プロジェクトコード, プロジェクト名, 有効); all lines or none."""
-    from hub.manhours.projects_import import import_projects
-
-    result = import_file(file, import_projects)
-    click.echo(
-        f"Imported {result.total} projects: {result.created} added, {result.updated} updated, "
-        f"{result.unchanged} unchanged."
+projects_group.add_command(
+    import_command(
+        import_projects,
+        "Import projects from a CSV file (プロジェクトコード, プロジェクト名, 有効); all lines or none.",
     )
+)
 
 
 @projects_group.command("list")
@@ -56,8 +46,6 @@ def projects_import_command(file: Path) -> None:
 @with_appcontext
 def projects_list_command(as_json: bool) -> None:
     """List all projects by code."""
-    from hub.models import Project
-
     rows = [
         {"code": project.code, "name": project.name, "active": project.active}
         for project in db.session.scalars(select(Project).order_by(Project.code))

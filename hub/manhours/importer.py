@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from hub import audit
 from hub.cells import unneutralize
 from hub.codes import normalize_code
 from hub.csvfiles import (
-    MAX_ERRORS,
-    ImportFailed,
+    ImportResult,
     RowError,
     cells_by_key,
+    check_lines,
     decode_csv,
     header_keys,
     read_csv,
+    refuse,
 )
 from hub.extensions import db
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
@@ -54,21 +56,31 @@ class ManhoursRow:
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
+class ManhoursImported(ImportResult):
+    removed: int = 0  # lines of 0 minutes that removed an entry
 
     @property
     def total(self) -> int:
-        return self.created + self.updated + self.removed + self.unchanged
+        return super().total + self.removed
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "removed": self.removed, "unchanged": self.unchanged}
+        return {**super().as_dict(), "removed": self.removed}
+
+    def summary(self) -> str:
+        return ngettext(
+            "Imported %(num)d man-hours line: %(created)d added, %(updated)d updated, %(removed)d removed, "
+            "%(unchanged)d unchanged.",
+            "Imported %(num)d man-hours lines: %(created)d added, %(updated)d updated, %(removed)d removed, "
+            "%(unchanged)d unchanged.",
+            self.total,
+            created=self.created,
+            updated=self.updated,
+            removed=self.removed,
+            unchanged=self.unchanged,
+        )
 
 
-def import_manhours(data: bytes, filename: str) -> ImportResult:
+def import_manhours(data: bytes, filename: str) -> ManhoursImported:
     """Check every line of the CSV ``data``, then upsert the entries; raise ImportFailed otherwise."""
     rows = parse_rows(decode_csv(data))
     result = _write(rows)
@@ -84,31 +96,14 @@ def parse_rows(text: str) -> list[ManhoursRow]:
     members = {member.code: member for member in db.session.scalars(select(Member))}
     projects = {project.code: project for project in db.session.scalars(select(Project))}
     unit = current_settings().input_unit
-    errors: list[RowError] = []
-    rows: list[ManhoursRow] = []
-    seen: dict[tuple[int, date, int], int] = {}
-    try:
-        for line, cells in lines:
-            try:
-                row = _read_row(line, keys, cells, members, projects, unit)
-            except ValueError as exc:
-                errors.append(RowError(line, str(exc)))
-            else:
-                key = (row.member.id, row.work_date, row.project.id)
-                if key in seen:
-                    errors.append(RowError(line, _duplicate(row, seen[key])))
-                else:
-                    seen[key] = line
-                    rows.append(row)
-            if len(errors) >= MAX_ERRORS:
-                break
-    except ImportFailed as broken:
-        errors.extend(broken.errors)
+    rows, errors = check_lines(
+        lines,
+        lambda line, cells: _read_row(line, keys, cells, members, projects, unit),
+        key=lambda row: (row.member.id, row.work_date, row.project.id),
+        duplicate=_duplicate,
+    )
     errors.extend(_locked(rows))
-    if errors:
-        raise ImportFailed(sorted(errors, key=lambda error: error.line)[:MAX_ERRORS])
-    if not rows:
-        raise ImportFailed([RowError(2, _("The file has a header but no man-hours."))])
+    refuse(errors, bool(rows), _("The file has a header but no man-hours."))
     return rows
 
 
@@ -181,9 +176,9 @@ def _locked(rows: list[ManhoursRow]) -> list[RowError]:
     ]
 
 
-def _write(rows: list[ManhoursRow]) -> ImportResult:
+def _write(rows: list[ManhoursRow]) -> ManhoursImported:
     existing = _existing_entries(rows)
-    result = ImportResult()
+    result = ManhoursImported()
     for row in rows:
         entry = existing.get((row.member.id, row.work_date, row.project.id))
         if entry is None:

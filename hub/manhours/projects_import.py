@@ -11,19 +11,20 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from hub import audit
 from hub.cells import unneutralize
 from hub.codes import normalize_code
 from hub.csvfiles import (
-    MAX_ERRORS,
-    ImportFailed,
-    RowError,
+    ImportResult,
     cells_by_key,
+    check_lines,
     decode_csv,
     header_keys,
     read_csv,
+    refuse,
 )
 from hub.extensions import db
 from hub.manhours.projects import CODE_MAX_LENGTH, NAME_MAX_LENGTH, add_project, update_project
@@ -61,20 +62,19 @@ class ProjectRow:
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class ProjectsImported(ImportResult):
+    def summary(self) -> str:
+        return ngettext(
+            "Imported %(num)d project: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+            "Imported %(num)d projects: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+            self.total,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+        )
 
-    @property
-    def total(self) -> int:
-        return self.created + self.updated + self.unchanged
 
-    def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
-
-
-def import_projects(data: bytes, filename: str) -> ImportResult:
+def import_projects(data: bytes, filename: str) -> ProjectsImported:
     """Check every line of the CSV ``data``, then upsert the projects by code; raise ImportFailed otherwise."""
     rows = parse_rows(decode_csv(data))
     result = _write(rows)
@@ -87,34 +87,13 @@ def parse_rows(text: str) -> list[ProjectRow]:
     """The file's lines checked one by one; ImportFailed names every bad line."""
     header, lines = read_csv(text)
     keys = header_keys(header, COLUMNS, REQUIRED)
-    errors: list[RowError] = []
-    rows: list[ProjectRow] = []
-    seen: dict[str, int] = {}
-    try:
-        for line, cells in lines:
-            try:
-                row = _read_row(line, keys, cells)
-            except ValueError as exc:
-                errors.append(RowError(line, str(exc)))
-            else:
-                if row.code in seen:
-                    errors.append(
-                        RowError(
-                            line,
-                            _("Project code %(code)s is already on line %(line)d.", code=row.code, line=seen[row.code]),
-                        )
-                    )
-                else:
-                    seen[row.code] = line
-                    rows.append(row)
-            if len(errors) >= MAX_ERRORS:
-                break
-    except ImportFailed as broken:
-        errors.extend(broken.errors)
-    if errors:
-        raise ImportFailed(errors[:MAX_ERRORS])
-    if not rows:
-        raise ImportFailed([RowError(2, _("The file has a header but no projects."))])
+    rows, errors = check_lines(
+        lines,
+        lambda line, cells: _read_row(line, keys, cells),
+        key=lambda row: row.code,
+        duplicate=lambda row, first: _("Project code %(code)s is already on line %(line)d.", code=row.code, line=first),
+    )
+    refuse(errors, bool(rows), _("The file has a header but no projects."))
     return rows
 
 
@@ -155,9 +134,9 @@ def accepted_active_values() -> str:
     return ", ".join(f"{yes}/{no}" for yes, no in zip(words[::2], words[1::2], strict=True))
 
 
-def _write(rows: list[ProjectRow]) -> ImportResult:
+def _write(rows: list[ProjectRow]) -> ProjectsImported:
     existing = {project.code: project for project in db.session.scalars(select(Project))}
-    result = ImportResult()
+    result = ProjectsImported()
     for row in rows:
         project = existing.get(row.code)
         if project is None:

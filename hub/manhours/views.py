@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from hub.csvfiles import import_upload
+from hub.csvfiles import import_page
 from hub.extensions import db
 from hub.manhours import projects_import
 from hub.manhours.forms import ProjectForm
 from hub.manhours.importer import COLUMNS, import_manhours
 from hub.manhours.projects import add_project, update_project
-from hub.members.forms import ImportForm
 from hub.models import Project, TimeEntry
 from hub.settings.service import current_settings
 
@@ -64,50 +62,17 @@ def edit(project_id: int):
 @bp.route("/import", methods=["GET", "POST"])
 def import_csv():
     """Import man-hours (工数) from a CSV file, all lines or none."""
-    form = ImportForm()
-    errors = []
-    if form.validate_on_submit():
-        result, errors = import_upload(form.file.data, import_manhours)
-        if result is not None:
-            message = ngettext(
-                "Imported %(num)d man-hours line: %(created)d added, %(updated)d updated, %(removed)d removed, "
-                "%(unchanged)d unchanged.",
-                "Imported %(num)d man-hours lines: %(created)d added, %(updated)d updated, %(removed)d removed, "
-                "%(unchanged)d unchanged.",
-                result.total,
-                created=result.created,
-                updated=result.updated,
-                removed=result.removed,
-                unchanged=result.unchanged,
-            )
-            flash(message, "success")
-            return redirect(url_for("manhours.index"))
     unit = current_settings().input_unit
-    return render_template("manhours/import.html", form=form, errors=errors, columns=COLUMNS, unit=unit)
+    return import_page(import_manhours, "manhours/import.html", "manhours.index", columns=COLUMNS, unit=unit)
 
 
 @bp.route("/projects/import", methods=["GET", "POST"])
 def import_projects_csv():
     """Import projects from a CSV file, all lines or none."""
-    form = ImportForm()
-    errors = []
-    if form.validate_on_submit():
-        result, errors = import_upload(form.file.data, projects_import.import_projects)
-        if result is not None:
-            message = ngettext(
-                "Imported %(num)d project: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
-                "Imported %(num)d projects: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
-                result.total,
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-            )
-            flash(message, "success")
-            return redirect(url_for("manhours.index"))
-    return render_template(
+    return import_page(
+        projects_import.import_projects,
         "manhours/import_projects.html",
-        form=form,
-        errors=errors,
+        "manhours.index",
         columns=projects_import.COLUMNS,
         active_values=projects_import.accepted_active_values(),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
@@ -59,10 +58,3 @@ class MemberForm(FlaskForm):
 
 class EndMemberForm(FlaskForm):
     end_date = DateField(_l("End date"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
-
-
-class ImportForm(FlaskForm):
-    file = FileField(
-        _l("CSV file"),
-        [FileRequired(_l("Choose a CSV file.")), FileAllowed(["csv", "txt"], _l("Choose a .csv file."))],
-    )

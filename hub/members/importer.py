@@ -12,11 +12,21 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from hub import audit
 from hub.codes import normalize_code
-from hub.csvfiles import MAX_ERRORS, ImportFailed, RowError, cells_by_key, decode_csv, header_keys, read_csv
+from hub.csvfiles import (
+    ImportResult,
+    RowError,
+    cells_by_key,
+    check_lines,
+    decode_csv,
+    header_keys,
+    read_csv,
+    refuse,
+)
 from hub.extensions import db
 from hub.members.fields import parse_date, parse_unit_price
 from hub.models import Member
@@ -45,23 +55,26 @@ MAX_UNIT_PRICE = 1_000_000_000
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class MembersImported(ImportResult):
     codes: list[str] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        return self.created + self.updated + self.unchanged
+    def summary(self) -> str:
+        return ngettext(
+            "Imported %(num)d member: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+            "Imported %(num)d members: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+            self.total,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+        )
 
 
-def import_members(data: bytes, filename: str) -> ImportResult:
+def import_members(data: bytes, filename: str) -> MembersImported:
     """Check every row of the CSV ``data``, then upsert all members by code; raise ImportFailed otherwise."""
     rows = parse_rows(decode_csv(data))
     existing = {member.code: member for member in db.session.scalars(select(Member))}
     _check_dates_against_existing(rows, existing)
-    result = ImportResult()
+    result = MembersImported()
     for values in rows.values():
         member = existing.get(values["code"])
         if member is None:
@@ -77,7 +90,7 @@ def import_members(data: bytes, filename: str) -> ImportResult:
     audit.record(
         "members.import",
         target=filename,
-        details={"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+        details=result.as_dict(),
     )
     db.session.commit()
     return result
@@ -102,47 +115,23 @@ def _check_dates_against_existing(rows: dict[int, dict[str, Any]], existing: dic
                     ),
                 )
             )
-    if errors:
-        raise ImportFailed(errors[:MAX_ERRORS])
+    refuse(errors, True, "")
 
 
 def parse_rows(text: str) -> dict[int, dict[str, Any]]:
     """Validated member values by the line their row starts on; ImportFailed names every bad line."""
     header, lines = read_csv(text)
     keys = header_keys(header, COLUMNS, REQUIRED)
-    errors: list[RowError] = []
-    rows: dict[int, dict[str, Any]] = {}
-    seen: dict[str, int] = {}
-    try:
-        for line, cells in lines:
-            try:
-                values = _read_row(keys, cells)
-            except ValueError as exc:
-                errors.append(RowError(line, str(exc)))
-                continue
-            if values["code"] in seen:
-                errors.append(
-                    RowError(
-                        line,
-                        _(
-                            "Employee code %(code)s is already on line %(line)d.",
-                            code=values["code"],
-                            line=seen[values["code"]],
-                        ),
-                    )
-                )
-                continue
-            seen[values["code"]] = line
-            rows[line] = values
-            if len(errors) >= MAX_ERRORS:
-                break
-    except ImportFailed as broken:
-        errors.extend(broken.errors)
-    if errors:
-        raise ImportFailed(errors[:MAX_ERRORS])
-    if not rows:
-        raise ImportFailed([RowError(2, _("The file has a header but no members."))])
-    return rows
+    rows, errors = check_lines(
+        lines,
+        lambda line, cells: (line, _read_row(keys, cells)),
+        key=lambda row: row[1]["code"],
+        duplicate=lambda row, first: _(
+            "Employee code %(code)s is already on line %(line)d.", code=row[1]["code"], line=first
+        ),
+    )
+    refuse(errors, bool(rows), _("The file has a header but no members."))
+    return dict(rows)
 
 
 def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import or_, select
 
 from hub import audit
 from hub.codes import normalize_code
-from hub.csvfiles import import_upload
+from hub.csvfiles import import_page
 from hub.extensions import db
 from hub.members.fields import format_unit_price
-from hub.members.forms import EndMemberForm, ImportForm, MemberForm
+from hub.members.forms import EndMemberForm, MemberForm
 from hub.members.importer import COLUMNS, import_members
 from hub.models import Member
 from hub.settings.service import company_today
@@ -117,22 +116,7 @@ def end(member_id: int):
 @bp.route("/import", methods=["GET", "POST"])
 def import_csv():
     """Import members from a CSV file, all rows or none."""
-    form = ImportForm()
-    errors = []
-    if form.validate_on_submit():
-        result, errors = import_upload(form.file.data, import_members)
-        if result is not None:
-            message = ngettext(
-                "Imported %(num)d member: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
-                "Imported %(num)d members: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
-                result.total,
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-            )
-            flash(message, "success")
-            return redirect(url_for("members.index"))
-    return render_template("members/import.html", form=form, errors=errors, columns=COLUMNS)
+    return import_page(import_members, "members/import.html", "members.index", columns=COLUMNS)
 
 
 @bp.route("/template.csv")

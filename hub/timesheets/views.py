@@ -82,9 +82,7 @@ def index():
 def month(member_id: int, month: str):
     """The member's month: one row per date with its bar, times, man-hours, difference and mark."""
     member = _member_or_404(member_id)
-    first = parse_month(month)
-    if first is None:
-        abort(404)
+    first = _month_or_404(month)
     settings = current_settings()
     rows = member_month(member, first, settings)
     axis = axis_end(rows)
@@ -110,9 +108,7 @@ def month(member_id: int, month: str):
 def review_month(member_id: int, month: str):
     """Submit every open day of the month that has attendance or man-hours, or approve the submitted ones."""
     member = _member_or_404(member_id)
-    first = parse_month(month)
-    if first is None:
-        abort(404)
+    first = _month_or_404(month)
     form = ReviewForm()
     action = _action_or_400(form)
     rows = member_month(member, first, current_settings())
@@ -178,6 +174,13 @@ def _done_message(action: review.Action, count: int) -> str:
     if action is review.Action.APPROVE:
         return _("%(count)d day(s) approved.", count=count)
     return _("%(count)d day(s) reopened.", count=count)
+
+
+def _month_or_404(text: str) -> date:
+    first = parse_month(text)
+    if first is None:
+        abort(404)
+    return first
 
 
 def _date_or_404(text: str) -> date:
