@@ -1,10 +1,10 @@
 """What every CSV import of the hub shares: decoding, header names, rows with their line numbers, errors, the
-check of every line, the result, the upload page and the ``hub … import`` command.
+check of every line and the result.
 
 An import checks every line first and reports each bad one by its line number (line 1 is the header; a
 quoted cell spanning lines counts them all), then writes everything in one transaction, or nothing. An
-importer is a function ``(data, filename) → ImportResult`` that raises ImportFailed; the page and the command
-run it alike.
+importer is a function ``(data, filename) → ImportResult`` that raises ImportFailed; :mod:`hub.importing` runs
+it from a page or a command.
 """
 
 from __future__ import annotations
@@ -14,19 +14,9 @@ import io
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import click
-from flask import flash, redirect, render_template, url_for
-from flask.cli import with_appcontext
-from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
-
-from hub.extensions import db
 
 T = TypeVar("T")
 
@@ -164,11 +154,12 @@ def check_lines(
     return rows, errors
 
 
-def refuse(errors: list[RowError], has_data: bool, no_data: str) -> None:
-    """Raise ImportFailed with the errors by line (at most MAX_ERRORS), or ``no_data`` for a file without data."""
+def refuse(errors: list[RowError], no_data: str | None = None) -> None:
+    """Raise ImportFailed with the errors by line (at most MAX_ERRORS); with ``no_data``, the file had no data
+    line and that is the error."""
     if errors:
         raise ImportFailed(sorted(errors, key=lambda error: error.line)[:MAX_ERRORS])
-    if not has_data:
+    if no_data is not None:
         raise ImportFailed([RowError(2, no_data)])
 
 
@@ -194,51 +185,3 @@ class ImportResult:
 
 
 Importer = Callable[[bytes, str], ImportResult]
-
-
-# --- the page and the command ---------------------------------------------------------------------------
-
-
-class ImportForm(FlaskForm):
-    file = FileField(
-        _l("CSV file"),
-        [FileRequired(_l("Choose a CSV file.")), FileAllowed(["csv", "txt"], _l("Choose a .csv file."))],
-    )
-
-
-def import_page(importer: Importer, template: str, done: str, **context: Any) -> ResponseReturnValue:
-    """An import page: the upload form; on a good file the summary is flashed and the browser sent to ``done``
-    (an endpoint), otherwise the page again with every bad line and nothing imported."""
-    form = ImportForm()
-    errors: list[RowError] = []
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            result = importer(upload.read(), upload.filename or "upload.csv")
-        except ImportFailed as failure:
-            db.session.rollback()
-            errors = failure.errors
-        else:
-            flash(result.summary(), "success")
-            return redirect(url_for(done))
-    return render_template(template, form=form, errors=errors, **context)
-
-
-def import_command(importer: Importer, help: str) -> click.Command:
-    """A ``hub … import FILE`` command: the summary, or every bad line on stderr and exit 1 with nothing
-    imported."""
-
-    @click.command("import", help=help)
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @with_appcontext
-    def command(file: Path) -> None:
-        try:
-            result = importer(file.read_bytes(), file.name)
-        except ImportFailed as failure:
-            db.session.rollback()
-            for error in failure.errors:
-                click.echo(f"{file}: {error}", err=True)
-            raise click.ClickException(_("Nothing was imported.")) from failure
-        click.echo(result.summary())
-
-    return command

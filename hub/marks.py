@@ -6,7 +6,8 @@ call :func:`judge_day`; nothing else computes a work time to compare, a differen
 The seed's setting 工数と勤怠の一致 reads "show the error mark when the difference is N minutes or more", so a
 day matches (✓) when |勤務 − 工数| is under the threshold (or zero), differs (△) otherwise, and a full-day
 leave is ☕ whatever was booked. A day with neither attendance nor man-hours has no mark. A clock-in without a
-clock-out has no work time, whatever minutes the provider reported, so it is never ✓.
+clock-out (or a clock-out without a clock-in) has no work time, whatever minutes the provider reported, so it
+is never ✓; a day with no clock at all (leave only) counts the minutes the provider reported.
 
 Plugins may import this module (``Mark`` is a field of :class:`hub.exporters.ExportDay`).
 """
@@ -53,7 +54,7 @@ def judge_day(
     ``has_attendance`` is false for a date nothing was synced or imported for; ``initial`` marks the settings'
     default 出社/退社 shown before a member's first sync (a suggestion, judged only once man-hours are booked
     against it). ``manhours`` is the day's booked minutes on all projects; ``threshold`` the 工数と勤怠の一致
-    setting. The work time counted is ``work_minutes``, or none for a clock-in without a clock-out.
+    setting. The work time counted is ``work_minutes``, or none when only one of the two clocks is there.
     """
     if initial:
         if not manhours:
@@ -63,7 +64,7 @@ def judge_day(
         if not manhours:
             return _NOTHING
         return Judgement(None, -manhours, _compare(manhours, threshold))
-    elif clock_in is not None and clock_out is None:
+    elif (clock_in is None) != (clock_out is None):  # a clock-in without a clock-out, or the other way round
         work_minutes = None
     difference = None if work_minutes is None else work_minutes - manhours
     if leave == LeaveKind.FULL:
@@ -98,21 +99,24 @@ class MonthTotals:
 
     def add(
         self,
-        judgement: Judgement,
+        *,
         manhours: int,
+        mark: Mark,
+        work_minutes: int | None = None,
         clock_in: int | None = None,
         leave: LeaveKind = LeaveKind.NONE,
         has_attendance: bool = True,
     ) -> None:
-        """Count one day; a day without attendance (initial values included) adds only its man-hours and mark."""
+        """Count one judged day (``work_minutes`` and ``mark`` as :func:`judge_day` gave them); a day without
+        attendance (initial values included) adds only its man-hours and mark."""
         self.manhours += manhours
-        if judgement.mark is Mark.MISMATCH:
+        if mark is Mark.MISMATCH:
             self.mismatches += 1
         if not has_attendance:
             return
         if clock_in is not None:
             self.days_worked += 1
-        self.work += judgement.work_minutes or 0
+        self.work += work_minutes or 0
         self.leave_half_days += LEAVE_HALF_DAYS[leave]
 
     @property

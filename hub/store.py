@@ -9,28 +9,17 @@ write, decides what is unchanged by the content hash, and :func:`write` writes i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TypeVar
 
 from sqlalchemy import delete, insert, select, update
 
+from hub.chunks import chunks
 from hub.extensions import db
 from hub.models import AttendanceBreak, AttendanceDay, DayState, HourlyLeaveInterval, Integration, TimesheetDay
 from hub.records import DayRecord
-
-#: Values per ``IN (…)`` list: well under SQLite's and PostgreSQL's parameter limits, few round trips.
-CHUNK = 500
-
-T = TypeVar("T")
-
-
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """``values`` in slices of ``size``, for queries with large ``IN`` lists."""
-    for index in range(0, len(values), size):
-        yield values[index : index + size]
 
 
 def content_hash(record: DayRecord) -> str:
@@ -110,6 +99,8 @@ def locked_days(member_ids: Sequence[int], start: date, end: date) -> set[tuple[
 
 
 class Change(StrEnum):
+    """What storing a record did to its day."""
+
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
@@ -168,9 +159,14 @@ class DayChanges:
 def write(changes: DayChanges) -> None:
     """Insert, update and delete the days of ``changes`` with their breaks and hourly leave (no commit)."""
     if changes.inserts:
-        statement = insert(AttendanceDay).returning(AttendanceDay.id, sort_by_parameter_order=True)
-        ids = db.session.scalars(statement, [row for row, _record in changes.inserts]).all()
-        _insert_children(zip(ids, (record for _row, record in changes.inserts), strict=True))
+        # RETURNING with sort_by_parameter_order would cost one INSERT per row on SQLite: the ids are matched back
+        # by (member, date), unique per day, so the rows go in batches on both databases.
+        statement = insert(AttendanceDay).returning(AttendanceDay.id, AttendanceDay.member_id, AttendanceDay.work_date)
+        ids = {
+            (member_id, work_date): day_id
+            for day_id, member_id, work_date in db.session.execute(statement, [row for row, _ in changes.inserts])
+        }
+        _insert_children((ids[(row["member_id"], row["work_date"])], record) for row, record in changes.inserts)
     if changes.updates:
         ids = [row["id"] for row, _record in changes.updates]
         _delete_children(ids)

@@ -150,33 +150,11 @@ class ProviderConformance:
         raise NotImplementedError("define a `harness` fixture in your ProviderConformance subclass")
 
     @pytest.fixture(autouse=True)
-    def conformance_app(
-        self, harness: ConformanceHarness, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-    ) -> Iterator[Flask]:
-        """A throwaway hub app whose context is active during each test (forms, gettext, a database).
-
-        The provider under test is installed in it as ``conformance-<name>``, so a sync can run through the
-        core without clashing with an installed copy of the same plugin.
-        """
-        from hub import create_app
-        from hub.extensions import db
-
+    def conformance_app(self, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+        """A throwaway hub app whose context is active during each test (forms, gettext)."""
         monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path / "conformance-instance"))
-        app = create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'conformance.sqlite3'}",
-                "SECRET_KEY": "x",
-                "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-                "HUB_QUEUE_IMMEDIATE": True,
-            },
-            plugins=[_ProviderUnderTest(harness.provider)],
-        )
-        with app.app_context():
-            db.create_all()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
+        with _hub_app("sqlite://").app_context() as context:
+            yield context.app
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -358,7 +336,7 @@ class ProviderConformance:
     # --- odd data is a rejection, not a failed run ------------------------------------------------
 
     def test_an_unreadable_day_is_rejected_and_the_rest_stored(
-        self, harness: ConformanceHarness, conformance_app: Flask, tmp_path: Any
+        self, harness: ConformanceHarness, tmp_path: Any
     ) -> None:
         """A day the mapping cannot read is a RejectedRecord: ``hub sync`` ends partial (exit 0) with one
         rejected issue naming the employee, the date and the value, and every other day is stored.
@@ -376,26 +354,46 @@ class ProviderConformance:
         asked = set(self.asked_ids(members))
         codes = {member.remote_id: member.code for member in members if member.remote_id in asked}
         assert all(codes.values()), "asked members need employee codes to be matched"
-        cli = conformance_app.test_cli_runner()
-        roster = tmp_path / "members.csv"
-        roster.write_text("社員コード,名前\n" + "".join(f"{code},member {code}\n" for code in codes.values()))
-        _invoke(cli, "members", "import", str(roster))
-        settings = [f"{key}={_cli_value(value)}" for key, value in harness.valid_settings().values.items()]
-        name = _ProviderUnderTest.name_for(harness.provider)
-        _invoke(cli, "integrations", "add", name, "conformance", "--no-auto-sync", *_each("--set", settings))
+        app = _hub_app(f"sqlite:///{tmp_path / 'sync.sqlite3'}", _ProviderUnderTest(harness.provider))
+        with app.app_context():  # the hub commands run in this app, not the suite's conformance_app
+            cli = app.test_cli_runner()
+            roster = tmp_path / "members.csv"
+            roster.write_text("社員コード,名前\n" + "".join(f"{code},member {code}\n" for code in codes.values()))
+            _invoke(cli, "members", "import", str(roster))
+            settings = [f"{key}={_cli_value(value)}" for key, value in harness.valid_settings().values.items()]
+            name = _ProviderUnderTest.name_for(harness.provider)
+            _invoke(cli, "integrations", "add", name, "conformance", "--no-auto-sync", *_each("--set", settings))
 
-        start, end = (day.isoformat() for day in harness.period())
-        run = json.loads(_invoke(cli, "sync", "conformance", "--from", start, "--to", end, "--json").stdout)
-        assert run["status"] == "partial", run
-        rejected = [issue for issue in run["issues"] if issue["kind"] == "rejected"]
-        assert run["counts"]["rejected"] == 1 and len(rejected) == 1, rejected
-        issue = rejected[0]
-        assert (issue["employee_code"], issue["date"]) == (codes[target.remote_id], target.work_date.isoformat())
-        assert needle in issue["message"], f"the rejection should name the value {needle!r}: {issue['message']}"
-        export = _invoke(cli, "export", "csv", "--from", start, "--to", end, "--encoding", "utf-8").stdout
-        stored = {(unneutralize(row[0]), row[1]) for row in list(csv.reader(io.StringIO(export)))[1:]}
-        expected = {(codes[day.remote_id], day.work_date.isoformat()) for day in days}
+            start, end = (day.isoformat() for day in harness.period())
+            run = json.loads(_invoke(cli, "sync", "conformance", "--from", start, "--to", end, "--json").stdout)
+            assert run["status"] == "partial", run
+            rejected = [issue for issue in run["issues"] if issue["kind"] == "rejected"]
+            assert run["counts"]["rejected"] == 1 and len(rejected) == 1, rejected
+            issue = rejected[0]
+            assert (issue["employee_code"], issue["date"]) == (codes[target.remote_id], target.work_date.isoformat())
+            assert needle in issue["message"], f"the rejection should name the value {needle!r}: {issue['message']}"
+            export = _invoke(cli, "export", "csv", "--from", start, "--to", end, "--encoding", "utf-8").stdout
+            stored = {(unneutralize(row[0]), row[1]) for row in list(csv.reader(io.StringIO(export)))[1:]}
+            expected = {(codes[day.remote_id], day.work_date.isoformat()) for day in days}
         assert stored == expected - {(codes[target.remote_id], target.work_date.isoformat())}
+
+
+def _hub_app(database: str, *plugins: object) -> Flask:
+    """A throwaway hub with its tables, and ``plugins`` installed beside the entry points."""
+    from hub import create_app
+    from hub.extensions import db
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database,
+        "SECRET_KEY": "x",
+        "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
+        "HUB_QUEUE_IMMEDIATE": True,
+    }
+    app = create_app(config, plugins=plugins)
+    with app.app_context():
+        db.create_all()
+    return app
 
 
 def _invoke(cli: Any, *args: str) -> Any:

@@ -45,8 +45,8 @@ def test_compiled_catalog_matches_the_po_file():
     def as_tuple(value):
         return tuple(value) if isinstance(value, list | tuple) else (value,)
 
-    expected = {as_tuple(m.id): as_tuple(m.string) for m in po if m.id and not m.fuzzy}
-    compiled = {as_tuple(m.id): as_tuple(m.string) for m in mo if m.id}
+    expected = {(m.context, as_tuple(m.id)): as_tuple(m.string) for m in po if m.id and not m.fuzzy}
+    compiled = {(m.context, as_tuple(m.id)): as_tuple(m.string) for m in mo if m.id}
     assert compiled == expected, "messages.mo is stale: run `pybabel compile -d hub/translations`"
 
 

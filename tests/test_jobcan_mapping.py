@@ -263,11 +263,6 @@ def test_holiday_that_is_not_an_object_is_a_rejection():
     assert (record.field, record.value) == ("holiday", '"有休"')
 
 
-def test_a_long_value_is_shortened_in_the_rejection():
-    record = rejected(summary(holiday={"type": "x" * 500}), [])
-    assert len(record.value) == 100 and record.value.endswith("…")
-
-
 def test_rejection_reasons_are_in_the_admins_language(app):
     with app.test_request_context(headers={"Accept-Language": "ja"}):
         assert rejected(summary(holiday={"type": "sabbatical"}), []).reason == "不明な休暇の種類"

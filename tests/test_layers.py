@@ -1,7 +1,9 @@
 """The hub's layers, enforced: who may import whom (README "Architecture", docs/plugins.md "The public API").
 
-Every ``import`` in ``hub/`` and ``plugins/`` counts, those inside functions too: a lazy import is still a
-dependency, and a circle through one is still a circle.
+Every import in ``hub/`` and ``plugins/`` counts: those inside functions (a lazy import is still a dependency,
+and a circle through one is still a circle), ``importlib.import_module("hub.…")`` and ``__import__`` with a
+literal name, and ``hub.x.y`` reached as attributes of an imported package. A package's implicit import of its
+parent is not an edge: a package importing its own submodules is how Python packages are built.
 """
 
 from __future__ import annotations
@@ -72,9 +74,16 @@ def _imports(module: str, path: Path) -> set[str]:
     """The project modules ``module`` imports, anywhere in it; ``from pkg import sub`` counts as ``pkg.sub``."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    bound: dict[str, str] = {}  # a local name → the module it is bound to
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                found.add(alias.name)
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+                else:
+                    bound[alias.name.split(".")[0]] = alias.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -83,7 +92,35 @@ def _imports(module: str, path: Path) -> set[str]:
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
                 found.add(submodule if submodule in SOURCES else base)
+                if submodule in SOURCES:
+                    bound[alias.asname or alias.name] = submodule
+        elif isinstance(node, ast.Call) and _dynamic_import(node):
+            found.add(node.args[0].value)
+    for node in ast.walk(tree):  # hub.sync.engine.run_sync after `import hub`
+        if isinstance(node, ast.Attribute):
+            names = _dotted(node)
+            if names and names[0] in bound:
+                dotted = [bound[names[0]], *names[1:]]
+                found.update(
+                    ".".join(dotted[:size]) for size in range(2, len(dotted) + 1) if ".".join(dotted[:size]) in SOURCES
+                )
     return {name for name in found if name.split(".")[0] in ("hub", "hub_plugins")}
+
+
+def _dynamic_import(call: ast.Call) -> bool:
+    """``importlib.import_module("…")``, ``import_module("…")`` or ``__import__("…")`` with a literal name."""
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    literal = bool(call.args) and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
+    return name in ("import_module", "__import__") and literal
+
+
+def _dotted(node: ast.Attribute) -> list[str]:
+    """``a.b.c`` as ``["a", "b", "c"]``; empty when the chain does not start at a plain name."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    return [node.id, *reversed(names)] if isinstance(node, ast.Name) else []
 
 
 GRAPH = {module: _imports(module, path) for module, path in SOURCES.items()}
@@ -110,6 +147,25 @@ def test_the_graph_sees_the_project():
     assert "hub.marks" in GRAPH["hub_plugins.csv_export.formats"]  # a plugin's
 
 
+def test_imports_the_ast_walk_finds(tmp_path):
+    source = tmp_path / "sample.py"
+    source.write_text(
+        "import importlib\nimport hub\nfrom hub import store as kept\n"
+        "def f():\n"
+        "    importlib.import_module('hub.timesheets.days')\n"
+        "    __import__('hub.exports.query')\n"
+        "    return hub.sync.engine.run_sync, kept.chunks\n"
+    )
+    assert _imports("hub_plugins.sample", source) == {
+        "hub",
+        "hub.store",
+        "hub.timesheets.days",
+        "hub.exports.query",
+        "hub.sync",
+        "hub.sync.engine",
+    }
+
+
 def test_the_core_never_imports_a_plugin():
     core = [module for module in GRAPH if module.split(".")[0] == "hub"]
     assert _violations(core, lambda _module, target: target.startswith("hub_plugins")) == []
@@ -119,6 +175,23 @@ def test_built_in_plugins_import_only_the_public_api():
     plugins = [module for module in GRAPH if module.startswith("hub_plugins")]
     found = _violations(plugins, lambda _module, target: target.startswith("hub") and not _public(target))
     assert [line for line in found if " imports hub_plugins" not in line] == []
+
+
+#: The tables of stored days, locks and man-hours: only the core writes them (hub.store, the areas' services).
+STORAGE_MODELS = {"AttendanceDay", "AttendanceBreak", "HourlyLeaveInterval", "TimeEntry", "TimesheetDay"}
+
+
+def test_plugins_leave_stored_days_to_the_core():
+    """hub.models is public for pages a plugin adds; the attendance tables are still the core's to write."""
+    named = []
+    for module, path in SOURCES.items():
+        if module.startswith("hub_plugins"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+            names |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+            names |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+            named += [f"{module} names {name}" for name in sorted(names & STORAGE_MODELS)]
+    assert named == []
 
 
 def test_the_public_api_imports_no_area():
@@ -237,12 +310,14 @@ def test_every_area_is_listed():
 
 PLUMBING = (
     "hub.audit",
+    "hub.chunks",
     "hub.codes",
     "hub.config",
     "hub.csvfiles",
     "hub.encryption",
     "hub.hookspecs",
     "hub.i18n",
+    "hub.importing",
     "hub.jobs",
     "hub.plugins",
     "hub.security",

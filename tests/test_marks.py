@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -46,6 +47,7 @@ from hub_plugins.csv_export.formats import MARKS
         (540, None, None, 480, LeaveKind.NONE, True, Mark.MISMATCH),  # a missing clock-out cannot match
         (540, None, 0, 0, LeaveKind.NONE, True, Mark.MISMATCH),  # … even when the provider says 0 minutes
         (540, None, 480, 480, LeaveKind.NONE, True, Mark.MISMATCH),  # … or exactly the booked time
+        (None, 1080, 480, 480, LeaveKind.NONE, True, Mark.MISMATCH),  # a clock-out without a clock-in neither
         (840, 1080, 240, 240, LeaveKind.AM, True, Mark.MATCH),
         (1320, 1570, 250, 250, LeaveKind.NONE, True, Mark.MATCH),  # a night shift to 26:10
         (None, None, None, 0, LeaveKind.NONE, False, Mark.NONE),
@@ -64,6 +66,12 @@ def test_zero_threshold_still_matches_equal_times():
 
 def test_a_missing_clock_out_has_no_work_time_and_no_difference():
     assert judge_day(540, None, 0, LeaveKind.NONE, 0, 15) == Judgement(None, None, Mark.MISMATCH)
+    assert judge_day(None, 1080, 480, LeaveKind.NONE, 480, 15) == Judgement(None, None, Mark.MISMATCH)
+
+
+def test_a_day_of_leave_only_is_judged_by_its_reported_work():
+    # 午前休 with no clock at all: the provider's own work minutes count, as they always did.
+    assert judge_day(None, None, 240, LeaveKind.AM, 240, 15) == Judgement(240, 0, Mark.MATCH)
 
 
 def test_man_hours_without_attendance_differ_by_all_of_them():
@@ -79,11 +87,23 @@ def test_initial_values_are_judged_once_man_hours_are_booked():
 
 def test_month_totals_count_worked_days_leave_and_mismatches():
     totals = MonthTotals()
-    totals.add(judge_day(540, 1080, 480, LeaveKind.NONE, 480, 15), 480, 540, LeaveKind.NONE)
-    totals.add(judge_day(840, 1080, 240, LeaveKind.AM, 0, 15), 0, 840, LeaveKind.AM)
-    totals.add(judge_day(None, None, None, LeaveKind.FULL, 0, 15), 0, None, LeaveKind.FULL)
-    totals.add(judge_day(540, None, 0, LeaveKind.NONE, 0, 15), 0, 540, LeaveKind.NONE)
-    totals.add(judge_day(None, None, None, LeaveKind.NONE, 60, 15, has_attendance=False), 60, has_attendance=False)
+    days = [
+        (540, 1080, 480, LeaveKind.NONE, 480, True),
+        (840, 1080, 240, LeaveKind.AM, 0, True),
+        (None, None, None, LeaveKind.FULL, 0, True),
+        (540, None, 0, LeaveKind.NONE, 0, True),
+        (None, None, None, LeaveKind.NONE, 60, False),
+    ]
+    for clock_in, clock_out, work, leave, manhours, attended in days:
+        judged = judge_day(clock_in, clock_out, work, leave, manhours, 15, has_attendance=attended)
+        totals.add(
+            manhours=manhours,
+            mark=judged.mark,
+            work_minutes=judged.work_minutes,
+            clock_in=clock_in,
+            leave=leave,
+            has_attendance=attended,
+        )
     assert (totals.days_worked, totals.work, totals.manhours, totals.difference) == (3, 720, 540, 180)
     assert (totals.leave_days, totals.mismatches) == (1.5, 3)
 
@@ -99,17 +119,20 @@ minutes = st.integers(min_value=0, max_value=47 * 60)
 @st.composite
 def stored_days(draw) -> dict:
     """An attendance day as a provider or a file could leave it: ordinary, night shift, a clock-in without a
-    clock-out (0 or no work minutes), leave of every kind, hourly leave, or nothing but a leave name."""
+    clock-out (0 or no work minutes), a clock-out without a clock-in, leave of every kind, hourly leave, or
+    nothing but leave."""
     clock_in = draw(st.none() | st.integers(min_value=0, max_value=23 * 60 + 59))
     clock_out = None
     if clock_in is not None and draw(st.booleans()):  # False: a missing clock-out
         clock_out = clock_in + draw(st.integers(min_value=0, max_value=20 * 60))  # past 24:00 for night shifts
+    elif clock_in is None and draw(st.booleans()):  # a clock-out without a clock-in
+        clock_out = draw(st.integers(min_value=0, max_value=47 * 60))
     if clock_in is not None and clock_out is not None:
         work = draw(st.none() | st.just(clock_out - clock_in) | st.integers(0, clock_out - clock_in))
     else:
         work = draw(st.sampled_from([None, 0, 480]))  # what a provider reports without both clocks
     breaks = []
-    if clock_out is not None and clock_out - clock_in >= 60:
+    if clock_in is not None and clock_out is not None and clock_out - clock_in >= 60:
         start = draw(st.integers(clock_in, clock_out - 60))
         breaks.append((start, start + draw(st.integers(0, 60))))
     hourly = []
@@ -190,19 +213,43 @@ def _cell(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-# One app for all examples (each example empties its tables first), so the function-scoped fixture is meant.
+_MONTH_ROW = re.compile(r'<tr id="d(\d{4}-\d\d-\d\d)".*?<td class="markcell">(.*?)</td>', re.DOTALL)
+_REPORT_ROW = re.compile(r'<td class="code"><a [^>]*>([^<]+)</a></td>(.*?)</tr>', re.DOTALL)
+_GLYPH = re.compile(r'class="mark \w+"[^>]*>(.)</span>')
+
+
+def _rendered_marks(client, members: dict[str, Member]) -> tuple[dict, dict]:
+    """The marks the タイムシート month pages and the レポート page show, as the browser gets them."""
+    month = MONTH.strftime("%Y-%m")
+    pages = {}
+    for code, member_id in members.items():
+        html = client.get(f"/timesheets/{member_id}/{month}").get_data(as_text=True)
+        pages[code] = {day: "".join(_GLYPH.findall(cell)) for day, cell in _MONTH_ROW.findall(html)}
+    html = client.get(f"/reports/?month={month}").get_data(as_text=True)
+    report = {code: _GLYPH.findall(cells) for code, cells in _REPORT_ROW.findall(html)}
+    return pages, report
+
+
+# One app for all examples (each example empties its tables first), so the function-scoped fixtures are meant.
 @settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(month=months())
-def test_timesheet_report_and_exports_judge_every_day_alike(app, month):
+def test_timesheet_report_and_exports_judge_every_day_alike(app, logged_in, month):
     with app.app_context():
         members = _store(month)
+        member_ids = {code: member.id for code, member in members.items()}
         config = current_settings()
         sheets = {code: member_month(member, MONTH, config) for code, member in members.items()}
         report = [(line.member.code, line.marks, line.totals) for line in month_report(MONTH, config)[1]]
         daily = {(row["社員コード"], row["年月日"]): row for row in _export("daily")}
         monthly = {row["社員コード"]: row for row in _export("monthly")}
+    pages, report_page = _rendered_marks(logged_in, member_ids)
+
+    # The pages show the marks the rows carry, date by date.
+    for code, rows in sheets.items():
+        assert pages[code] == {row.work_date.isoformat(): row.mark.value for row in rows}
+        assert report_page[code] == [row.mark.value for row in rows if row.mark is not Mark.NONE]
 
     # The レポート shows the タイムシート's mark on every date, and its totals.
     assert {code for code, _marks, _totals in report} == set(sheets)
@@ -228,16 +275,20 @@ def test_timesheet_report_and_exports_judge_every_day_alike(app, month):
         if row.clock_in is not None and row.clock_out is None:
             assert cells["判定"] != "✓", f"{key}: a missing clock-out is never ✓"
 
-    # The monthly export sums the same judged days as the タイムシート's totals row.
+    # The monthly export sums the タイムシート's judged days with attendance (plain sums here, not MonthTotals),
+    # and agrees with the page's totals row where the two cover the same days.
+    halves = {LeaveKind.NONE: 0, LeaveKind.FULL: 2, LeaveKind.AM: 1, LeaveKind.PM: 1}
     for code, rows in sheets.items():
         counted = [row for row in rows if row.has_attendance]
         if not counted:
             assert code not in monthly
             continue
-        totals, page = month_totals(counted), month_totals(rows)
-        cells = monthly[code]
-        assert int(cells["出勤日数"]) == totals.days_worked == page.days_worked
-        assert int(cells["勤務(分)"]) == totals.work == page.work
-        assert int(cells["工数(分)"]) == totals.manhours
-        assert int(cells["差分(分)"]) == totals.difference
-        assert float(cells["休暇日数"]) == totals.leave_days
+        cells, page = monthly[code], month_totals(rows)
+        worked = sum(1 for row in counted if row.clock_in is not None)
+        work = sum(row.work_minutes or 0 for row in counted)
+        booked = sum(row.manhours for row in counted)
+        assert int(cells["出勤日数"]) == worked == page.days_worked
+        assert int(cells["勤務(分)"]) == work == page.work
+        assert int(cells["工数(分)"]) == booked
+        assert int(cells["差分(分)"]) == work - booked
+        assert float(cells["休暇日数"]) == sum(halves[row.leave] for row in counted) / 2

@@ -17,6 +17,7 @@ from hub.models import (
     AttendanceDay,
     AuditLog,
     DayState,
+    Health,
     Integration,
     IssueKind,
     Member,
@@ -26,7 +27,7 @@ from hub.models import (
     Trigger,
 )
 from hub.providers import ProviderNetworkError
-from hub.records import HourlyLeave, LeaveKind, RemoteMember
+from hub.records import HourlyLeave, LeaveKind, RejectedRecord, RemoteMember
 from hub.sync.engine import run_sync
 from hub.sync.lifecycle import SyncAlreadyRunning, SyncPeriodError, start_run
 from tests.conftest import make_app
@@ -217,6 +218,60 @@ def test_rejected_records_are_reported_and_the_rest_written(app, hr):
     assert "clock-out is before clock-in" in messages[("P1001", D3)]
     assert "breaks overlap" in messages[("P1002", D3)]
     assert day("P1001", D1) is None
+
+
+def test_a_provider_rejection_is_reported_with_field_and_value_and_its_stored_day_kept(app, hr):
+    sync()
+    before = (day("P1001", D1).clock_in, day("P1001", D1).clock_out)
+    hr.days[("10", D1)] = RejectedRecord("10", D1, "holiday.type", '"sabbatical"', "an unknown leave type")
+    run = sync()
+    assert run.status is RunStatus.PARTIAL and (run.rejected, run.removed, run.fetched) == (1, 0, 5)
+    [issue] = [issue for issue in run.issues if issue.kind is IssueKind.REJECTED]
+    assert (issue.employee_code, issue.work_date) == ("P1001", D1)
+    assert issue.message == 'Not stored: an unknown leave type (holiday.type: "sabbatical").'
+    assert (day("P1001", D1).clock_in, day("P1001", D1).clock_out) == before
+
+
+def test_an_undated_rejection_keeps_every_stored_day_of_that_employee(app, hr):
+    sync()
+    del hr.days[("10", D1)], hr.days[("10", D2)]
+    hr.days[("10", D3)] = RejectedRecord("10", None, "employee", "{}", "an unreadable answer")
+    run = sync()
+    assert run.status is RunStatus.PARTIAL and run.removed == 0
+    assert day("P1001", D1) is not None and day("P1001", D2) is not None
+
+
+def test_a_long_rejected_value_is_shortened_in_the_issue(app, hr):
+    hr.days[("10", D1)] = RejectedRecord("10", D1, "leave", "x" * 5000, "too long")
+    run = sync()
+    [issue] = [issue for issue in run.issues if issue.kind is IssueKind.REJECTED]
+    assert "x" * 99 + "…" in issue.message and "x" * 100 not in issue.message
+
+
+def test_an_answer_of_rejections_only_removes_nothing(app, hr):
+    sync()
+    hr.days = {key: RejectedRecord(key[0], key[1], "clock", "?", "unreadable") for key in [("10", D1)]}
+    run = sync()
+    assert run.status is RunStatus.PARTIAL and run.removed == 0 and "nothing was removed" in run.error
+    assert db.session.scalar(select(func.count(AttendanceDay.id))) == 5
+
+
+def test_a_provider_bug_names_the_provider_and_a_log_reference(app, hr, caplog):
+    hr.fail_with = KeyError("employeeKey")
+    run = sync()
+    assert run.status is RunStatus.FAILED and "KeyError" not in run.error
+    assert run.error.startswith("Fake HR failed unexpectedly; nothing was changed.")
+    reference = re.search(r"reference (sync-\d+-[0-9a-f]{6})", run.error).group(1)
+    assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
+    assert db.session.get(Integration, run.integration_id).health is Health.ERROR
+
+
+def test_a_missing_plugin_fails_the_run_with_its_own_message(app, monkeypatch):
+    integration = db.session.scalar(select(Integration))
+    integration.provider = "uninstalled"
+    db.session.commit()
+    run = sync()
+    assert run.status is RunStatus.FAILED and "No provider named 'uninstalled' is installed" in run.error
 
 
 def test_two_integrations_matching_one_member_warn_and_the_later_wins(app, hr):

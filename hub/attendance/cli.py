@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hub.attendance.csv_import import import_attendance
-from hub.csvfiles import import_command
+from hub.importing import import_command
 
 
 @click.group("attendance")

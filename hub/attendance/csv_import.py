@@ -113,7 +113,7 @@ def parse_rows(text: str) -> tuple[list[AttendanceRow], int]:
     rows = [row for row in checked if not row.empty]
     skipped = len(checked) - len(rows)
     errors.extend(_locked(rows))
-    refuse(errors, bool(checked), _("The file has a header but no attendance."))
+    refuse(errors, None if checked else _("The file has a header but no attendance."))
     return rows, skipped
 
 

@@ -12,8 +12,8 @@ from hub import audit, crowdlog
 from hub.attendance.csv_import import import_attendance
 from hub.attendance.forms import SyncForm
 from hub.codes import normalize_code
-from hub.csvfiles import import_page
 from hub.extensions import db
+from hub.importing import import_page
 from hub.models import AuditLog, Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
 from hub.settings.service import company_today
 from hub.sync.lifecycle import SyncError, request_cancel, start_run

@@ -9,13 +9,13 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from hub import audit
+from hub.chunks import chunks
 from hub.codes import normalize_code
 from hub.exporters import Exporter, ExportError
 from hub.exports.query import ExportFilter, ExportRows
 from hub.extensions import db
 from hub.models import Integration, Member
 from hub.settings.service import company_timezone, current_settings
-from hub.store import chunks
 
 MAX_MEMBER_CODES = 1000
 _CODE_SEPARATORS = re.compile(r"[\s,、，]+")

@@ -8,8 +8,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from hub.csvfiles import import_command
 from hub.extensions import db
+from hub.importing import import_command
 from hub.manhours.importer import import_manhours
 from hub.manhours.projects_import import import_projects
 from hub.models import Project

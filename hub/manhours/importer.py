@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from hub import audit
 from hub.cells import unneutralize
+from hub.chunks import chunks
 from hub.codes import normalize_code
 from hub.csvfiles import (
     ImportResult,
@@ -33,7 +34,7 @@ from hub.manhours.rules import EntryError, check_minutes, parse_duration
 from hub.members.fields import parse_date
 from hub.models import Member, Project, TimeEntry
 from hub.settings.service import current_settings
-from hub.store import chunks, locked_days
+from hub.store import locked_days
 
 COLUMNS = {
     "code": ("社員コード", "employee_code", "code"),
@@ -103,7 +104,7 @@ def parse_rows(text: str) -> list[ManhoursRow]:
         duplicate=_duplicate,
     )
     errors.extend(_locked(rows))
-    refuse(errors, bool(rows), _("The file has a header but no man-hours."))
+    refuse(errors, None if rows else _("The file has a header but no man-hours."))
     return rows
 
 

@@ -93,7 +93,7 @@ def parse_rows(text: str) -> list[ProjectRow]:
         key=lambda row: row.code,
         duplicate=lambda row, first: _("Project code %(code)s is already on line %(line)d.", code=row.code, line=first),
     )
-    refuse(errors, bool(rows), _("The file has a header but no projects."))
+    refuse(errors, None if rows else _("The file has a header but no projects."))
     return rows
 
 

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from hub.csvfiles import import_page
 from hub.extensions import db
+from hub.importing import import_page
 from hub.manhours import projects_import
 from hub.manhours.forms import ProjectForm
 from hub.manhours.importer import COLUMNS, import_manhours

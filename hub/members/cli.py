@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hub.csvfiles import import_command
+from hub.importing import import_command
 from hub.members.importer import import_members
 
 

@@ -115,7 +115,7 @@ def _check_dates_against_existing(rows: dict[int, dict[str, Any]], existing: dic
                     ),
                 )
             )
-    refuse(errors, True, "")
+    refuse(errors)
 
 
 def parse_rows(text: str) -> dict[int, dict[str, Any]]:
@@ -130,7 +130,7 @@ def parse_rows(text: str) -> dict[int, dict[str, Any]]:
             "Employee code %(code)s is already on line %(line)d.", code=row[1]["code"], line=first
         ),
     )
-    refuse(errors, bool(rows), _("The file has a header but no members."))
+    refuse(errors, None if rows else _("The file has a header but no members."))
     return dict(rows)
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import or_, select
 
 from hub import audit
 from hub.codes import normalize_code
-from hub.csvfiles import import_page
 from hub.extensions import db
+from hub.importing import import_page
 from hub.members.fields import format_unit_price
 from hub.members.forms import EndMemberForm, MemberForm
 from hub.members.importer import COLUMNS, import_members

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from flask import g
 from flask_babel import force_locale
@@ -18,10 +20,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hub.encryption import SecretDecryptError
 from hub.extensions import db
 from hub.integrations.service import IntegrationError, provider_for, provider_settings
 from hub.models import Integration, Member, RunStatus, SyncRun, Trigger
-from hub.providers import ProviderError
+from hub.providers import Provider, ProviderError, ProviderSettings
 from hub.records import DayRecord, RejectedRecord
 from hub.sync.lifecycle import SyncCancelled, claim_run, fail_run, finish_run, start_run
 from hub.sync.matching import Matching, match_members
@@ -61,22 +64,24 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
     reporter = ProgressReporter(run_id, on_progress)
     began = time.monotonic()
     try:
+        provider, settings = provider_for(integration), provider_settings(integration)
+    except (IntegrationError, SecretDecryptError) as exc:  # the plugin is gone, or a key was lost
+        return fail_run(run_id, str(exc), 0, integration_error=True)
+    try:
         with Heartbeat(run_id):
-            matching, records = _fetch(run, integration, reporter)
-        reporter.stage("write", requests=reporter.requests)
+            matching, records = _fetch(run, provider, settings, reporter)
     except SyncCancelled as exc:
         return fail_run(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
     except ProviderError as exc:
         return fail_run(run_id, str(exc), reporter.requests, integration_error=True)
-    except Exception:  # a bug must not leave the run "running", nor show the admin a bare exception class
-        reference = _logged_failure(run_id, f"the {integration.provider} provider failed")
-        message = _(
-            "%(provider)s failed unexpectedly; nothing was changed. The details are in the server log under "
-            "reference %(reference)s.",
-            provider=_provider_label(integration),
-            reference=reference,
-        )
-        return fail_run(run_id, message, reporter.requests)
+    except _ProviderFailed as exc:
+        return fail_run(run_id, str(exc), reporter.requests, integration_error=True)
+    except Exception:  # a bug of the core's must not leave the run "running", nor show a bare exception class
+        return fail_run(run_id, _unexpected(run_id, "fetching"), reporter.requests)
+    try:
+        reporter.stage("write", requests=reporter.requests)
+    except SyncCancelled as exc:
+        return fail_run(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
     requests = reporter.requests
     for attempt in (1, 2):
         try:
@@ -90,13 +95,7 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
                 return fail_run(run_id, _("Another sync kept writing the same days; run this sync again."), requests)
         except Exception:  # a bug must not leave the run "running"
             db.session.rollback()
-            reference = _logged_failure(run_id, "writing failed")
-            message = _(
-                "Writing the attendance failed unexpectedly; nothing was changed. The details are in the server "
-                "log under reference %(reference)s.",
-                reference=reference,
-            )
-            return fail_run(run_id, message, requests)
+            return fail_run(run_id, _unexpected(run_id, "writing"), requests)
     if not finished:
         log.warning("Sync run %s was interrupted or cancelled before it could commit; nothing written", run_id)
         return db.session.get(SyncRun, run_id)
@@ -107,18 +106,42 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
 
 
 def _fetch(
-    run: SyncRun, integration: Integration, reporter: ProgressReporter
+    run: SyncRun, provider: Provider, settings: ProviderSettings, reporter: ProgressReporter
 ) -> tuple[Matching, list[DayRecord | RejectedRecord]]:
     """Members, matching and day records from the provider; raises before anything is written."""
-    provider = provider_for(integration)
-    settings = provider_settings(integration)
-    remote = provider.fetch_members(settings)
+    remote = _call(provider, run.id, provider.fetch_members, settings)
     reporter.stage("members", requests=reporter.requests)
     matching = match_members(remote, db.session.scalars(select(Member)))
-    records = list(
-        provider.fetch_attendance(settings, list(matching.matched), run.period_start, run.period_end, reporter)
+    ids = list(matching.matched)
+    records = _call(
+        provider,
+        run.id,
+        lambda: list(provider.fetch_attendance(settings, ids, run.period_start, run.period_end, reporter)),
     )
     return matching, records
+
+
+class _ProviderFailed(Exception):
+    """A provider raised something other than a ProviderError; the message names it and the log reference."""
+
+
+def _call(provider: Provider, run_id: int, call: Callable, *args: Any) -> Any:
+    """``call(*args)`` into the provider: a ProviderError (or a cancel) passes through; any other exception is
+    logged with a reference and becomes a message that names the provider, never a bare exception class."""
+    try:
+        return call(*args)
+    except (ProviderError, SyncCancelled):
+        raise
+    except Exception as exc:
+        reference = _logged_failure(run_id, f"the {provider.name} provider failed")
+        raise _ProviderFailed(
+            _(
+                "%(provider)s failed unexpectedly; nothing was changed. The details are in the server log under "
+                "reference %(reference)s.",
+                provider=provider.label,
+                reference=reference,
+            )
+        ) from exc
 
 
 def _write_and_finish(
@@ -140,8 +163,11 @@ def _logged_failure(run_id: int, what: str) -> str:
     return reference
 
 
-def _provider_label(integration: Integration) -> str:
-    try:
-        return provider_for(integration).label
-    except IntegrationError:
-        return integration.provider
+def _unexpected(run_id: int, phase: str) -> str:
+    """The message of a run the core itself failed (a bug), with the reference of its logged traceback."""
+    reference = _logged_failure(run_id, f"{phase} failed")
+    return _(
+        "The sync failed unexpectedly; nothing was changed. The details are in the server log under reference "
+        "%(reference)s.",
+        reference=reference,
+    )

@@ -23,6 +23,8 @@ from hub.sync.matching import Matching
 
 #: The issue kinds counted as the run's warnings.
 WARNINGS = (IssueKind.MISSING_CLOCK_OUT, IssueKind.CONFLICT)
+#: How much of a rejected value an issue quotes.
+MAX_VALUE_TEXT = 100
 
 
 @dataclass
@@ -65,7 +67,7 @@ def write_records(
                 "Not stored: %(reason)s (%(field)s: %(value)s).",
                 reason=record.reason,
                 field=record.field,
-                value=record.value,
+                value=_shortened(record.value),
             )
             issues.append(_issue(IssueKind.REJECTED, member, record.work_date, message))
             continue
@@ -98,8 +100,9 @@ def write_records(
         and key[0] not in unreadable_members
         and key not in locked
     ]
-    if vanished and not records:
-        # An empty answer where data existed is more likely an outage than a company without attendance.
+    if vanished and not any(isinstance(record, DayRecord) for record in records):
+        # An answer with no readable day where data existed is more likely an outage (or a mapping gone wrong)
+        # than a company without attendance.
         outcome.status = RunStatus.PARTIAL
         outcome.error = _("The provider returned no attendance for a period that has stored days; nothing was removed.")
         vanished = []
@@ -157,6 +160,11 @@ def _record_unmatched(run: SyncRun, matching: Matching, issues: list[dict]) -> N
         issue["suggestion"] = near.code if near else None
         issues.append(issue)
     run.unmatched_local = len(local)
+
+
+def _shortened(value: str) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_VALUE_TEXT else text[: MAX_VALUE_TEXT - 1] + "…"
 
 
 def _issue(kind: IssueKind, member: Member, day: date | None, message: str) -> dict:

@@ -14,11 +14,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from hub.chunks import chunks
 from hub.extensions import db
-from hub.marks import Judgement, Mark, MonthTotals, judge_day
+from hub.marks import Mark, MonthTotals, judge_day
 from hub.models import AttendanceDay, DayState, Integration, Member, Settings, TimeEntry, TimesheetDay
 from hub.records import LeaveKind
-from hub.store import chunks
 
 DAY = 24 * 60
 
@@ -170,8 +170,14 @@ def month_totals(rows: list[DayRow]) -> MonthTotals:
     """The month's totals row: days worked, work, man-hours, difference and △ days."""
     totals = MonthTotals()
     for row in rows:
-        judgement = Judgement(row.work_minutes, row.difference, row.mark)
-        totals.add(judgement, row.manhours, row.clock_in, row.leave, has_attendance=row.has_attendance)
+        totals.add(
+            manhours=row.manhours,
+            mark=row.mark,
+            work_minutes=row.work_minutes,
+            clock_in=row.clock_in,
+            leave=row.leave,
+            has_attendance=row.has_attendance,
+        )
     return totals
 
 

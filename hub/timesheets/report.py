@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 
+from hub.chunks import chunks
 from hub.extensions import db
 from hub.marks import Mark, MonthTotals, judge_day
 from hub.models import AttendanceDay, Member, Settings, TimeEntry
 from hub.records import LeaveKind
-from hub.store import chunks
 from hub.timesheets.days import DayRow, fill_initial, members_with_attendance, month_bounds, shows_initial_values
 
 
@@ -85,7 +85,13 @@ def month_report(
             if stored is not None:
                 clock_in, clock_out, work, leave = stored
                 judgement = judge_day(clock_in, clock_out, work, leave, minutes, threshold)
-                result.totals.add(judgement, minutes, clock_in, leave)
+                result.totals.add(
+                    manhours=minutes,
+                    mark=judgement.mark,
+                    work_minutes=judgement.work_minutes,
+                    clock_in=clock_in,
+                    leave=leave,
+                )
             elif shows_initial_values(work_date, before_sync):
                 judgement = judge_day(
                     initial.clock_in,
@@ -96,10 +102,10 @@ def month_report(
                     threshold,
                     initial=True,
                 )
-                result.totals.add(judgement, minutes, has_attendance=False)
+                result.totals.add(manhours=minutes, mark=judgement.mark, has_attendance=False)
             else:
                 judgement = judge_day(None, None, None, LeaveKind.NONE, minutes, threshold, has_attendance=False)
-                result.totals.add(judgement, minutes, has_attendance=False)
+                result.totals.add(manhours=minutes, mark=judgement.mark, has_attendance=False)
             result.marks.append(judgement.mark)
         report.append(result)
     report.sort(key=lambda item: (-item.mismatches, item.member.code))

@@ -20,7 +20,7 @@ from hub.cells import text_cell
 from hub.crowdlog import HEADER as CROWDLOG_HEADER
 from hub.crowdlog import LEAVE_WORDS, clock_text, intervals_text, leave_text, row_cells
 from hub.exporters import ExportDay
-from hub.marks import Judgement, Mark, MonthTotals
+from hub.marks import Mark, MonthTotals
 
 DAILY_HEADER = (
     "社員コード",
@@ -101,8 +101,9 @@ def _month_cells(who: list, month: str, totals: MonthTotals) -> list:
 
 
 def monthly_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[list]:
-    """Per member and month, over the exported days: the timesheet's month totals (:class:`hub.marks.MonthTotals`)
-    — 出勤日数, 勤務, 休暇日数 (全休 1, 午前休/午後休 0.5), 工数 and 差分 = 勤務 − 工数."""
+    """Per member and month, over the exported days (days with attendance, so man-hours booked on a day without
+    attendance are not in it): :class:`hub.marks.MonthTotals` — 出勤日数, 勤務, 休暇日数 (全休 1, 午前休/午後休
+    0.5), 工数 and 差分 = 勤務 − 工数."""
     key = None
     who: list = []
     month = ""
@@ -118,7 +119,13 @@ def monthly_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[
             key = current
             month = f"{work_date.year:04d}-{work_date.month:02d}"
             totals = MonthTotals()
-        totals.add(Judgement(day.work_minutes, day.difference, day.mark), day.manhours, day.clock_in, day.leave)
+        totals.add(
+            manhours=day.manhours,
+            mark=day.mark,
+            work_minutes=day.work_minutes,
+            clock_in=day.clock_in,
+            leave=day.leave,
+        )
     if key is not None:
         yield _month_cells(who, month, totals)
 

@@ -70,7 +70,6 @@ ERROR_CODE = "code"  # assumed
 ERROR_MESSAGE = "message"  # assumed
 
 _CLOCK_TIME = re.compile(r"(\d{1,2}):([0-5]\d)")
-_MAX_VALUE_TEXT = 100
 
 
 class MappingError(ProviderError):
@@ -256,6 +255,5 @@ def _retired_on(employee_id: object, value: object) -> date | None:
 
 
 def _value_text(value: object) -> str:
-    """The offending value as JSON text (as Jobcan sent it), shortened for a message."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= _MAX_VALUE_TEXT else text[: _MAX_VALUE_TEXT - 1] + "…"
+    """The offending value as JSON text, as Jobcan sent it."""
+    return json.dumps(value, ensure_ascii=False, default=str)
