@@ -43,6 +43,7 @@ from hub.models import AttendanceDay, Integration, Member, Trigger
 from hub.sync.engine import run_sync
 from hub.sync.lifecycle import start_run
 from hub.sync.matching import match_members
+from hub.sync.progress import ProgressUpdate
 from hub.sync.write import write_records
 from hub_plugins.jobcan import mapping
 from hub_plugins.jobcan.client import SCOPES, TOKENS
@@ -297,8 +298,8 @@ def timed_sync(app, sim: Simulator, days: int) -> SyncFigures:
     sim.reset_stats()
     marks: dict[str, tuple[float, int]] = {}
 
-    def on_progress(values: dict) -> None:
-        stage, requests_made = values["progress_stage"], values["requests"]
+    def on_progress(update: ProgressUpdate) -> None:
+        stage, requests_made = update.stage, update.requests
         if stage == "members":  # the engine reports 0 here: fetch_members reports no progress; ask the server
             requests_made = sim.stats["total"]
         marks[stage] = (time.perf_counter(), requests_made)

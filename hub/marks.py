@@ -36,7 +36,12 @@ class Judgement(NamedTuple):
     mark: Mark
 
 
-_NOTHING = Judgement(None, None, Mark.NONE)
+# Module constants and tuple.__new__: judge_day runs once per day of every page and export (a million times
+# for a large export), and enum attribute lookups and the named tuple's own __new__ were half its time.
+_FULL = LeaveKind.FULL
+_MATCH, _MISMATCH, _LEAVE, _NO_MARK = Mark.MATCH, Mark.MISMATCH, Mark.LEAVE, Mark.NONE
+_judgement = tuple.__new__
+_NOTHING = Judgement(None, None, _NO_MARK)
 
 
 def judge_day(
@@ -58,25 +63,21 @@ def judge_day(
     """
     if initial:
         if not manhours:
-            return Judgement(work_minutes, None, Mark.NONE)
+            return _judgement(Judgement, (work_minutes, None, _NO_MARK))
     elif not has_attendance:
         # Man-hours on a day without attendance compare against no work at all.
         if not manhours:
             return _NOTHING
-        return Judgement(None, -manhours, _compare(manhours, threshold))
-    elif (clock_in is None) != (clock_out is None):  # a clock-in without a clock-out, or the other way round
+        return _judgement(Judgement, (None, -manhours, _MATCH if manhours < threshold else _MISMATCH))
+    elif (clock_in is None) is not (clock_out is None):  # a clock-in without a clock-out, or the other way round
         work_minutes = None
-    difference = None if work_minutes is None else work_minutes - manhours
-    if leave == LeaveKind.FULL:
-        return Judgement(work_minutes, difference, Mark.LEAVE)
-    if difference is None:
-        return Judgement(None, None, Mark.MISMATCH)
-    return Judgement(work_minutes, difference, _compare(difference, threshold))
-
-
-def _compare(difference: int, threshold: int) -> Mark:
-    gap = abs(difference)
-    return Mark.MATCH if gap == 0 or gap < threshold else Mark.MISMATCH
+    if work_minutes is None:
+        return _judgement(Judgement, (None, None, _LEAVE if leave == _FULL else _MISMATCH))
+    difference = work_minutes - manhours
+    if leave == _FULL:
+        return _judgement(Judgement, (work_minutes, difference, _LEAVE))
+    gap = difference if difference >= 0 else -difference
+    return _judgement(Judgement, (work_minutes, difference, _MATCH if gap == 0 or gap < threshold else _MISMATCH))
 
 
 #: Leave counted in half days: 全休 is one day, 午前休 and 午後休 half a day each.
@@ -99,7 +100,6 @@ class MonthTotals:
 
     def add(
         self,
-        *,
         manhours: int,
         mark: Mark,
         work_minutes: int | None = None,
@@ -110,7 +110,7 @@ class MonthTotals:
         """Count one judged day (``work_minutes`` and ``mark`` as :func:`judge_day` gave them); a day without
         attendance (initial values included) adds only its man-hours and mark."""
         self.manhours += manhours
-        if mark is Mark.MISMATCH:
+        if mark is _MISMATCH:
             self.mismatches += 1
         if not has_attendance:
             return

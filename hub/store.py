@@ -160,8 +160,9 @@ def write(changes: DayChanges) -> None:
     """Insert, update and delete the days of ``changes`` with their breaks and hourly leave (no commit)."""
     if changes.inserts:
         # RETURNING with sort_by_parameter_order would cost one INSERT per row on SQLite: the ids are matched back
-        # by (member, date), unique per day, so the rows go in batches on both databases.
-        statement = insert(AttendanceDay).returning(AttendanceDay.id, AttendanceDay.member_id, AttendanceDay.work_date)
+        # by (member, date), unique per day, so the rows go in batches of a thousand on both databases.
+        days = AttendanceDay.__table__  # the Core insert: the ORM's would split the batch wherever a None moves
+        statement = days.insert().returning(days.c.id, days.c.member_id, days.c.work_date)
         ids = {
             (member_id, work_date): day_id
             for day_id, member_id, work_date in db.session.execute(statement, [row for row, _ in changes.inserts])

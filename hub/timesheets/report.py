@@ -74,9 +74,13 @@ def month_report(
     initial = DayRow(first)
     fill_initial(initial, settings)
     threshold = settings.mismatch_threshold
+    # Most cells are dates with neither attendance nor man-hours: judged once here, they count for nothing.
+    nothing = judge_day(None, None, None, LeaveKind.NONE, 0, threshold, has_attendance=False).mark
+    judge = judge_day
     report = []
     for member in members:
         result = MemberMonth(member)
+        marks, add = result.marks, result.totals.add
         days, booked = attendance.get(member.id, {}), manhours.get(member.id, {})
         before_sync = member.id not in synced
         for work_date in dates:
@@ -84,29 +88,25 @@ def month_report(
             stored = days.get(work_date)
             if stored is not None:
                 clock_in, clock_out, work, leave = stored
-                judgement = judge_day(clock_in, clock_out, work, leave, minutes, threshold)
-                result.totals.add(
-                    manhours=minutes,
-                    mark=judgement.mark,
-                    work_minutes=judgement.work_minutes,
-                    clock_in=clock_in,
-                    leave=leave,
-                )
-            elif shows_initial_values(work_date, before_sync):
-                judgement = judge_day(
-                    initial.clock_in,
-                    initial.clock_out,
-                    initial.work_minutes,
-                    LeaveKind.NONE,
-                    minutes,
-                    threshold,
-                    initial=True,
-                )
-                result.totals.add(manhours=minutes, mark=judgement.mark, has_attendance=False)
+                work, _difference, mark = judge(clock_in, clock_out, work, leave, minutes, threshold)
+                add(minutes, mark, work, clock_in, leave)
+            elif not minutes:
+                mark = nothing
             else:
-                judgement = judge_day(None, None, None, LeaveKind.NONE, minutes, threshold, has_attendance=False)
-                result.totals.add(manhours=minutes, mark=judgement.mark, has_attendance=False)
-            result.marks.append(judgement.mark)
+                if shows_initial_values(work_date, before_sync):
+                    mark = judge(
+                        initial.clock_in,
+                        initial.clock_out,
+                        initial.work_minutes,
+                        LeaveKind.NONE,
+                        minutes,
+                        threshold,
+                        initial=True,
+                    ).mark
+                else:
+                    mark = judge(None, None, None, LeaveKind.NONE, minutes, threshold, has_attendance=False).mark
+                add(minutes, mark, has_attendance=False)
+            marks.append(mark)
         report.append(result)
     report.sort(key=lambda item: (-item.mismatches, item.member.code))
     return dates, report

@@ -108,6 +108,7 @@ def monthly_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[
     who: list = []
     month = ""
     totals = MonthTotals()
+    add = totals.add
     for day in days:
         work_date = day.work_date
         current = (day.member_code, work_date.year, work_date.month)
@@ -119,13 +120,8 @@ def monthly_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[
             key = current
             month = f"{work_date.year:04d}-{work_date.month:02d}"
             totals = MonthTotals()
-        totals.add(
-            manhours=day.manhours,
-            mark=day.mark,
-            work_minutes=day.work_minutes,
-            clock_in=day.clock_in,
-            leave=day.leave,
-        )
+            add = totals.add
+        add(day.manhours, day.mark, day.work_minutes, day.clock_in, day.leave)
     if key is not None:
         yield _month_cells(who, month, totals)
 

@@ -1,0 +1,157 @@
+"""hub.store: what a sync or an import writes, and that it writes it in batches whatever the days look like."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from hub import store
+from hub.extensions import db
+from hub.models import AttendanceBreak, AttendanceDay, HourlyLeaveInterval, Member, utcnow
+from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind
+
+START = date(2026, 11, 1)
+
+
+def mixed_days(member: Member, count: int) -> list[DayRecord]:
+    """Days as a real sync has them: missing clock-outs, leave, no work minutes and hourly leave interleaved."""
+    days = []
+    for offset in range(count):
+        days.append(
+            DayRecord(
+                remote_id=member.code,
+                work_date=START + timedelta(days=offset),
+                clock_in=540 + offset % 60,
+                clock_out=None if offset % 5 == 0 else 1080,
+                breaks=(Interval(720, 780 + offset % 30),),
+                work_minutes=None if offset % 3 == 0 else 480 - offset % 30,
+                leave=LeaveKind.AM if offset % 7 == 0 else LeaveKind.NONE,
+                leave_name="有休" if offset % 7 == 0 else None,
+                hourly_leaves=(HourlyLeave(900, 960, "時間休"),) if offset % 4 == 0 else (),
+                raw={"offset": offset} if offset % 2 else {},
+            )
+        )
+    return days
+
+
+@pytest.fixture
+def members(app):
+    with app.app_context():
+        people = [Member(code=f"P{number:04d}", name=f"社員 {number}") for number in range(30)]
+        db.session.add_all(people)
+        db.session.commit()
+        yield people
+
+
+def statements_while(action) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_new_days_are_inserted_in_batches_with_their_breaks_and_hourly_leave(members):
+    records = {member.id: mixed_days(member, 100) for member in members}  # 3,000 days
+    changes = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    for member_id, days in records.items():
+        for record in days:
+            assert changes.put(member_id, record, None) is store.Change.CREATED
+
+    seen = statements_while(lambda: store.write(changes))
+    db.session.commit()
+
+    inserts = [sql for sql in seen if sql.lstrip().upper().startswith("INSERT INTO ATTENDANCE_DAYS")]
+    assert len(inserts) <= 5, f"{len(inserts)} INSERT statements for 3,000 days: the batch is being split"
+    for member_id, days in records.items():
+        stored = {
+            day.work_date: day
+            for day in db.session.scalars(select(AttendanceDay).where(AttendanceDay.member_id == member_id))
+        }
+        for record in days:  # every child row is on its own day
+            day = stored[record.work_date]
+            assert [(b.start, b.end) for b in day.breaks] == [(b.start, b.end) for b in record.breaks]
+            assert [(h.start, h.end) for h in day.hourly_leaves] == [(h.start, h.end) for h in record.hourly_leaves]
+            assert (day.clock_out, day.work_minutes, day.leave_name) == (
+                record.clock_out,
+                record.work_minutes,
+                record.leave_name,
+            )
+
+
+def test_changed_days_are_updated_and_unchanged_ones_left_alone(members):
+    member = members[0]
+    first = mixed_days(member, 20)
+    changes = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    for record in first:
+        changes.put(member.id, record, None)
+    store.write(changes)
+    db.session.commit()
+
+    stored = store.stored_days([member.id], START, START + timedelta(days=19))
+    again = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    outcomes = [
+        again.put(member.id, record if index % 2 else _later(record), stored[(member.id, record.work_date)])
+        for index, record in enumerate(first)
+    ]
+    assert outcomes.count(store.Change.UNCHANGED) == 10 and outcomes.count(store.Change.UPDATED) == 10
+    store.write(again)
+    db.session.commit()
+    for index, record in enumerate(first):
+        day = db.session.scalar(
+            select(AttendanceDay).where(
+                AttendanceDay.member_id == member.id, AttendanceDay.work_date == record.work_date
+            )
+        )
+        assert day.clock_in == (record.clock_in if index % 2 else record.clock_in + 1)
+        assert len(day.breaks) == 1  # replaced, not added to
+
+
+def test_a_day_from_another_source_is_updated_even_with_the_same_content(members):
+    member = members[0]
+    [record] = mixed_days(member, 1)
+    changes = store.DayChanges(store.DaySource(source_file="a.csv"), synced_at=utcnow())
+    changes.put(member.id, record, None)
+    store.write(changes)
+    db.session.commit()
+    stored = store.stored_days([member.id], START, START)[(member.id, START)]
+    other = store.DayChanges(store.DaySource(source_file="b.csv"), synced_at=utcnow())
+    assert other.put(member.id, record, stored) is store.Change.UPDATED
+
+
+def test_removed_days_take_their_breaks_and_hourly_leave_with_them(members):
+    member = members[0]
+    changes = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    for record in mixed_days(member, 8):
+        changes.put(member.id, record, None)
+    store.write(changes)
+    db.session.commit()
+    removal = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    for day in store.stored_days([member.id], START, START + timedelta(days=7)).values():
+        removal.remove(day)
+    store.write(removal)
+    db.session.commit()
+    for model in (AttendanceDay, AttendanceBreak, HourlyLeaveInterval):
+        assert db.session.scalars(select(model)).first() is None
+
+
+def _later(record: DayRecord) -> DayRecord:
+    return DayRecord(
+        remote_id=record.remote_id,
+        work_date=record.work_date,
+        clock_in=record.clock_in + 1,
+        clock_out=record.clock_out,
+        breaks=record.breaks,
+        work_minutes=record.work_minutes,
+        leave=record.leave,
+        leave_name=record.leave_name,
+        hourly_leaves=record.hourly_leaves,
+    )
