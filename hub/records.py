@@ -80,8 +80,10 @@ class RejectedRecord:
     """A day the provider returned but cannot read: reported as a rejected issue and skipped, never stored.
 
     ``field`` names the offending field as the provider's API calls it (``holiday.type``), ``value`` is what
-    came (as text, e.g. ``'sabbatical'``), ``reason`` says in a few words what is wrong with it (in the
-    admin's language: use ``flask_babel.gettext``). ``work_date`` is ``None`` when the fault is not one day's:
+    came (as text, e.g. ``'sabbatical'``), ``reason`` says in a few words what is wrong with it, in the admin's
+    language: a ``flask_babel.lazy_gettext`` string, which the core renders when it writes the issue (a provider
+    that maps in threads has no app context to translate in). ``work_date`` is ``None`` when the fault is not one
+    day's:
     the core then keeps every stored day of that employee in the period. A stored day the provider now
     rejects stays as it was.
     """

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from hub.providers import ProviderError
 from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RejectedRecord, RemoteMember
@@ -77,7 +78,11 @@ class MappingError(ProviderError):
 
 
 class _Unreadable(Exception):
-    """One day's value the mapping cannot read: ``field`` as Jobcan names it, the ``value``, and why."""
+    """One day's value the mapping cannot read: ``field`` as Jobcan names it, the ``value``, and why.
+
+    The reason is a lazy string: the provider maps in worker threads without the app's context, and the core
+    renders it in the admin's language when it writes the issue.
+    """
 
     def __init__(self, field: str, value: object, reason: str):
         super().__init__(field)
@@ -196,11 +201,11 @@ def _instant(value: object, tz: tzinfo) -> datetime:
     field = f"{ADITS}.{ADIT_RECORDED_AT}"
     # fromisoformat also takes a bare date (10 characters at most), which is no punch time.
     if not isinstance(value, str) or len(value) <= 10:
-        raise _Unreadable(field, value, _("not a timestamp"))
+        raise _Unreadable(field, value, _l("not a timestamp"))
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:
-        raise _Unreadable(field, value, _("not a timestamp")) from None
+        raise _Unreadable(field, value, _l("not a timestamp")) from None
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=tz)
 
 
@@ -209,7 +214,7 @@ def _minutes(field: str, value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _Unreadable(field, value, _("not a number of minutes"))
+        raise _Unreadable(field, value, _l("not a number of minutes"))
     return value
 
 
@@ -218,7 +223,7 @@ def _leave(holiday: object) -> tuple[LeaveKind, str | None, tuple[HourlyLeave, .
     if holiday is None:
         return LeaveKind.NONE, None, ()
     if not isinstance(holiday, Mapping):
-        raise _Unreadable(SUMMARY_HOLIDAY, holiday, _("not an object"))
+        raise _Unreadable(SUMMARY_HOLIDAY, holiday, _l("not an object"))
     kind, name = holiday.get(HOLIDAY_TYPE), holiday.get(HOLIDAY_NAME)
     if kind in HOLIDAY_KINDS:
         return HOLIDAY_KINDS[kind], name, ()
@@ -226,16 +231,16 @@ def _leave(holiday: object) -> tuple[LeaveKind, str | None, tuple[HourlyLeave, .
         start = _clock_time(HOLIDAY_START, holiday.get(HOLIDAY_START))
         end = _clock_time(HOLIDAY_END, holiday.get(HOLIDAY_END))
         if end <= start:
-            raise _Unreadable(SUMMARY_HOLIDAY, holiday, _("the hourly leave ends before it starts"))
+            raise _Unreadable(SUMMARY_HOLIDAY, holiday, _l("the hourly leave ends before it starts"))
         return LeaveKind.NONE, None, (HourlyLeave(start, end, name),)
-    raise _Unreadable(f"{SUMMARY_HOLIDAY}.{HOLIDAY_TYPE}", kind, _("an unknown leave type"))
+    raise _Unreadable(f"{SUMMARY_HOLIDAY}.{HOLIDAY_TYPE}", kind, _l("an unknown leave type"))
 
 
 def _clock_time(field: str, value: object) -> int:
     """An ``HH:MM`` clock time as minutes from midnight; hours past 24 are allowed for night shifts."""
     match = _CLOCK_TIME.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise _Unreadable(f"{SUMMARY_HOLIDAY}.{field}", value, _("not a time as HH:MM"))
+        raise _Unreadable(f"{SUMMARY_HOLIDAY}.{field}", value, _l("not a time as HH:MM"))
     return int(match[1]) * 60 + int(match[2])
 
 
