@@ -396,3 +396,17 @@ def test_two_processes_starting_one_integration_at_once_run_it_once(tmp_path, da
     (ok_code, ok_out, _), (refused_code, _, refused_err) = outcomes
     assert ok_code == 0 and json.loads(ok_out)["status"] == "succeeded"
     assert refused_code == 2 and "already being synced" in refused_err
+
+
+def test_queued_runs_name_their_task_as_earlier_versions_did(tmp_path):
+    """A run queued before an upgrade must be found by the upgraded worker: the queue holds the task's name."""
+    from hub.sync.tasks import enqueue_run
+
+    app = make_app(tmp_path, HUB_QUEUE_IMMEDIATE=False)
+    huey = queue(app)
+    huey.flush()
+    with app.app_context():
+        enqueue_run(42, "ja")
+    message = huey.serializer.deserialize(huey.storage.dequeue())
+    assert (message.name, message.args) == ("hub.jobs.hub.sync_run", (42, "ja"))
+    huey.storage.close()

@@ -14,23 +14,29 @@ from huey import crontab
 
 from hub.jobs import queue
 
+#: Huey names a queued task "<the function's module>.<name>" and writes that into the queue. The tasks were first
+#: registered from hub.jobs; they keep that name so a run queued before an upgrade is found by the new worker.
+QUEUED_AS = "hub.jobs"
+
 
 def register(app: Flask, execute_run: Callable[[int, str], object], tick: Callable[[], object]) -> None:
     """Register the sync's tasks on the app's queue: ``execute_run(run_id, locale)`` for a run handed to a
     worker, ``tick()`` every minute for the schedule."""
     huey = queue(app)
 
-    @huey.task(name="hub.sync_run")
     def sync_run(run_id: int, locale: str = "ja") -> None:
         with app.app_context():
             execute_run(run_id, locale)
 
-    @huey.periodic_task(crontab(minute="*"), name="hub.scheduler_tick")
     def scheduler_tick() -> None:
         with app.app_context():
             tick()
 
-    app.extensions["hub.tasks"] = {"sync_run": sync_run, "scheduler_tick": scheduler_tick}
+    sync_run.__module__ = scheduler_tick.__module__ = QUEUED_AS
+    app.extensions["hub.tasks"] = {
+        "sync_run": huey.task(name="hub.sync_run")(sync_run),
+        "scheduler_tick": huey.periodic_task(crontab(minute="*"), name="hub.scheduler_tick")(scheduler_tick),
+    }
 
 
 def enqueue_run(run_id: int, locale: str = "ja") -> None:
