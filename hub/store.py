@@ -4,6 +4,10 @@ A sync and a crowdlog CSV import both come down to the same step: compare record
 members over a period, then insert the new days, update the changed ones and delete the vanished ones. They
 classify records (matching, validation, locks, conflicts are theirs); :class:`DayChanges` collects what to
 write, decides what is unchanged by the content hash, and :func:`write` writes it in the caller's transaction.
+
+Rows are inserted through the Core tables, not the ORM: the ORM's bulk insert groups consecutive rows by which
+columns are None, which turns a sync's interleaved days (missing clock-outs, leave, unnamed hourly leave) into
+hundreds of small statements (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from hub.chunks import chunks
 from hub.extensions import db
@@ -161,7 +165,7 @@ def write(changes: DayChanges) -> None:
     if changes.inserts:
         # RETURNING with sort_by_parameter_order would cost one INSERT per row on SQLite: the ids are matched back
         # by (member, date), unique per day, so the rows go in batches of a thousand on both databases.
-        days = AttendanceDay.__table__  # the Core insert: the ORM's would split the batch wherever a None moves
+        days = AttendanceDay.__table__
         statement = days.insert().returning(days.c.id, days.c.member_id, days.c.work_date)
         ids = {
             (member_id, work_date): day_id
@@ -188,9 +192,9 @@ def _insert_children(days) -> None:
             {"day_id": day_id, "start": item.start, "end": item.end, "name": item.name} for item in record.hourly_leaves
         )
     if breaks:
-        db.session.execute(insert(AttendanceBreak), breaks)
+        db.session.execute(AttendanceBreak.__table__.insert(), breaks)
     if leaves:
-        db.session.execute(insert(HourlyLeaveInterval), leaves)
+        db.session.execute(HourlyLeaveInterval.__table__.insert(), leaves)
 
 
 def _delete_children(ids: list[int]) -> None:
