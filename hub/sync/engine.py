@@ -72,9 +72,7 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
             matching, records = _fetch(run, provider, settings, reporter)
     except SyncCancelled as exc:
         return fail_run(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
-    except ProviderError as exc:
-        return fail_run(run_id, str(exc), reporter.requests, integration_error=True)
-    except _ProviderFailed as exc:
+    except (ProviderError, _ProviderFailed) as exc:
         return fail_run(run_id, str(exc), reporter.requests, integration_error=True)
     except Exception:  # a bug of the core's must not leave the run "running", nor show a bare exception class
         return fail_run(run_id, _unexpected(run_id, "fetching"), reporter.requests)
