@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ntpath
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from flask_babel import gettext as _
 T = TypeVar("T")
 
 MAX_ERRORS = 50
+#: The longest file name an import keeps (AttendanceDay.source_file, the audit log's target).
+MAX_FILE_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ def decode_csv(data: bytes) -> str:
         return data.decode("cp932")
     except UnicodeDecodeError as exc:
         raise ImportFailed([RowError(1, _("The file is neither UTF-8 nor Shift_JIS (CP932)."))]) from exc
+
+
+def source_name(filename: str) -> str:
+    """The file's own name, without any folder a browser or a shell put before it."""
+    return ntpath.basename(filename).strip()[:MAX_FILE_NAME] or "upload.csv"
 
 
 def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

@@ -6,7 +6,6 @@ otherwise. The file is known by its own name, without the folder a browser or a 
 
 from __future__ import annotations
 
-import ntpath
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
-from hub.csvfiles import Importer, ImportFailed, RowError
+from hub.csvfiles import Importer, ImportFailed, RowError, source_name
 from hub.extensions import db
 
 
@@ -38,7 +37,7 @@ def import_page(importer: Importer, template: str, done: str, **context: Any) ->
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            result = importer(upload.read(), ntpath.basename(upload.filename or "").strip() or "upload.csv")
+            result = importer(upload.read(), source_name(upload.filename or ""))
         except ImportFailed as failure:
             db.session.rollback()
             errors = failure.errors

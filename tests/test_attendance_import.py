@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from hub.attendance.csv_import import import_attendance, source_name
+from hub.attendance.csv_import import import_attendance
 from hub.cells import unneutralize
-from hub.csvfiles import ImportFailed
+from hub.csvfiles import ImportFailed, source_name
 from hub.extensions import db
 from hub.models import AttendanceDay, AuditLog, DayState, Integration, Member, TimesheetDay
 from hub.records import DayRecord, HourlyLeave, LeaveKind

@@ -9,7 +9,6 @@ or none is. Imported days belong to no integration and name the file they came f
 
 from __future__ import annotations
 
-import ntpath
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -28,14 +27,13 @@ from hub.csvfiles import (
     decode_csv,
     read_csv,
     refuse,
+    source_name,
 )
 from hub.extensions import db
 from hub.members.fields import parse_date
 from hub.models import Member, utcnow
 from hub.records import DayRecord, LeaveKind
 from hub.sync.validation import problems
-
-MAX_FILE_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -88,11 +86,6 @@ def import_attendance(data: bytes, filename: str) -> AttendanceImported:
     audit.record("attendance.import", target=source, details=result.as_dict())
     db.session.commit()
     return result
-
-
-def source_name(filename: str) -> str:
-    """The file's own name, without any folder a browser or a shell put before it."""
-    return ntpath.basename(filename).strip()[:MAX_FILE_NAME] or "upload.csv"
 
 
 def parse_rows(text: str) -> tuple[list[AttendanceRow], int]:
