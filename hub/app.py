@@ -25,7 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     ``plugins`` are registered beside the installed ones, before ``hub_init_app`` runs.
     """
     from hub import encryption, i18n, jobs, security
-    from hub.config import check_config, config_from_env, fill_secrets
+    from hub.config import check_config, config_from_env, create_private_database, fill_secrets
     from hub.extensions import csrf, db, limiter, login_manager, migrate
     from hub.plugins import exporters, get_plugin_manager, providers
 
@@ -60,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         app.config.from_mapping(test_config)
     fill_secrets(app.config, instance)
     check_config(app.config)
+    create_private_database(app.config["SQLALCHEMY_DATABASE_URI"], instance)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=package_dir("hub.migrations"))

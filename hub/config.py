@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,35 @@ def _instance_secret(path: Path, generate, variable: str) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
+    create_private_file(path, value + "\n")
     log.warning("Generated %s into %s; production should set %s instead.", variable, path, variable)
     return value
+
+
+def create_private_file(path: Path, content: str = "") -> bool:
+    """Create ``path`` readable and writable by its owner only (0600); False if it already exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    return True
+
+
+def create_private_database(database_url: str, instance_path: Path) -> None:
+    """Create a new SQLite database file 0600 before SQLite would create it 0644 (umask permitting).
+
+    SQLite gives its -wal, -shm and -journal files the mode of the database file, so they follow.
+    An empty file is a valid empty database. Other databases, in-memory ones and URI filenames are left alone.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.query.get("uri"):
+        return
+    path = Path(url.database)
+    if not path.is_absolute():  # Flask-SQLAlchemy resolves it in the instance folder
+        path = instance_path / path
+    if not path.parent.is_dir():  # SQLite reports the missing folder itself
+        return
+    if not create_private_file(path) and path.stat().st_mode & 0o007:
+        log.warning("%s is readable by other users of this machine: chmod 600 it (and its -wal and -shm).", path)

@@ -13,13 +13,17 @@ from flask import Flask, current_app
 from huey import PostgresHuey, RedisHuey, SqliteHuey
 from huey.api import Huey
 
+from hub.config import create_private_file
+
 QUEUE_NAME = "kintai-hub"
 
 
 def make_huey(url: str | None, instance_path: str, immediate: bool = False) -> Huey:
     """The queue named by ``url`` (unset: a SQLite file in the instance folder)."""
     if not url:
-        return SqliteHuey(QUEUE_NAME, filename=str(Path(instance_path) / "huey.sqlite3"), immediate=immediate)
+        filename = Path(instance_path) / "huey.sqlite3"
+        create_private_file(filename)  # before SQLite creates it world-readable
+        return SqliteHuey(QUEUE_NAME, filename=str(filename), immediate=immediate)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(QUEUE_NAME, url=url, immediate=immediate)
     if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):

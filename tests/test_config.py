@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from hub.app import create_app
 from hub.config import ConfigError, normalize_database_url
+from hub.extensions import db
 
 
 def test_defaults_use_sqlite_and_generate_keys_once(tmp_path, caplog):
@@ -86,3 +89,45 @@ def test_wsgi_entry_point_builds_the_app_from_the_environment(tmp_path, monkeypa
     with wsgi.app.app_context():
         upgrade()
     assert wsgi.app.test_client().get("/login").status_code == 200
+
+
+@pytest.fixture
+def world_readable_umask():
+    """The common umask 022, under which SQLite on its own creates files 0644."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_the_sqlite_database_is_created_private(tmp_path, world_readable_umask):
+    app = create_app()
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    instance = tmp_path / "instance"
+    files = [instance / name for name in ("hub.sqlite3", "hub.sqlite3-wal", "hub.sqlite3-shm", "huey.sqlite3")]
+    assert files[0].exists() and files[-1].exists()
+    assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in files if path.exists()} == {
+        path.name: "0o600" for path in files if path.exists()
+    }
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_relative_sqlite_path_is_created_private_in_the_instance_folder(tmp_path, monkeypatch, world_readable_umask):
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///relative.sqlite3")
+    app = create_app()
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.remove()
+        db.engine.dispose()
+    assert stat.S_IMODE((tmp_path / "instance" / "relative.sqlite3").stat().st_mode) == 0o600
+
+
+def test_an_existing_world_readable_database_is_reported(tmp_path, caplog):
+    database = tmp_path / "instance" / "hub.sqlite3"
+    database.parent.mkdir()
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    caplog.set_level(logging.WARNING)
+    create_app()
+    assert "hub.sqlite3 is readable by other users" in caplog.text
