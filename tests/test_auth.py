@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.auth.accounts import issue_setup_token
+from hub.auth.passwords import MIN_PASSWORD_LENGTH, common_passwords, password_problem
 from hub.extensions import db
 from hub.models import AuditLog, User
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_app, service_url
@@ -189,6 +190,50 @@ def test_first_admin_through_the_setup_link(app, client):
         assert db.session.query(User).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("Password123", "one of the most common ones"),
+        ("boss@example.com", "Do not use your email address"),
+        ("my-Boss-account", "Do not use your email address"),
+    ],
+)
+def test_setup_refuses_a_common_password_or_the_email(app, client, password, message):
+    with app.test_request_context():
+        token = issue_setup_token()
+    response = client.post(
+        f"/setup?token={token}", data={"email": "Boss@Example.com", "password": password, "confirm": password}
+    )
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(User).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("password", "email", "problem"),
+    [
+        ("short", "ops@example.com", "Use at least 10 characters."),
+        ("qwertyuiop", "ops@example.com", "one of the most common ones"),
+        ("  1234567890 ", "ops@example.com", "one of the most common ones"),
+        ("OPS@example.com!", "ops@example.com", "Do not use your email address"),
+        ("hanako.sato-2026", "Hanako.Sato@example.com", "Do not use your email address"),
+        ("ops room keys", "ops@example.com", None),  # a local part under 4 characters is too short to judge by
+        ("correct horse battery", "admin@example.com", None),
+    ],
+)
+def test_the_password_rule(app, password, email, problem):
+    with app.app_context():
+        found = password_problem(password, email)
+    assert found == problem if problem is None else problem in found
+
+
+def test_the_common_password_list_is_loaded_from_the_package():
+    common = common_passwords()
+    assert len(common) > 1000 and "1234567890" in common and "password123" in common
+    assert not any(entry.startswith("#") or len(entry) < MIN_PASSWORD_LENGTH for entry in common)
+
+
 def test_run_prints_a_setup_link_only_without_admin(app, runner, monkeypatch):
     served = []
     monkeypatch.setattr("werkzeug.serving.run_simple", lambda *args, **kwargs: served.append(args))
@@ -227,6 +272,8 @@ def test_create_admin_prompts_for_the_password(app, runner):
             "Not a valid email address",
         ),
         (["create-admin", "ops@example.com", "--password-stdin"], "short\n", "at least 10 characters"),
+        (["create-admin", "ops@example.com", "--password-stdin"], "Password123\n", "one of the most common ones"),
+        (["create-admin", "hanako@example.com", "--password-stdin"], "hanako-2026-x\n", "Do not use your email"),
     ],
 )
 def test_create_admin_refuses_bad_input(runner, args, stdin, message):
@@ -239,6 +286,10 @@ def test_create_admin_twice_needs_reset(app, runner):
     runner.invoke(args=["create-admin", "ops@example.com", "--password-stdin"], input="a long password\n")
     again = runner.invoke(args=["create-admin", "ops@example.com", "--password-stdin"], input="another password\n")
     assert again.exit_code == 1 and "--reset" in again.output
+    common = runner.invoke(
+        args=["create-admin", "ops@example.com", "--password-stdin", "--reset"], input="1q2w3e4r5t\n"
+    )
+    assert common.exit_code == 1 and "most common" in common.output
     reset = runner.invoke(
         args=["create-admin", "ops@example.com", "--password-stdin", "--reset"], input="another password\n"
     )

@@ -35,6 +35,7 @@ def test_wheel_carries_templates_migrations_static_and_translations(wheel):
         "hub/migrations/script.py.mako",
         "hub/static/hub.css",
         "hub/translations/ja/LC_MESSAGES/messages.mo",
+        "hub/auth/common_passwords.txt",
     ):
         assert expected in names
     assert any(name.startswith("hub/migrations/versions/") and name.endswith("_initial_schema.py") for name in names)
@@ -61,6 +62,8 @@ def test_installed_hub_migrates_and_serves_the_login_page(wheel, tmp_path):
         "assert app.template_folder.startswith(target), app.template_folder\n"
         "page = app.test_client().get('/login')\n"
         "assert page.status_code == 200 and 'ログイン' in page.get_data(as_text=True)\n"
+        "from hub.auth.passwords import common_passwords\n"
+        "assert '1234567890' in common_passwords()\n"
         "print('ok')\n"
     )
     result = subprocess.run(

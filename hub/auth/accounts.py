@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub import audit
-from hub.auth.forms import MIN_PASSWORD_LENGTH
+from hub.auth.passwords import password_problem
 from hub.extensions import db
 from hub.models import User
 
@@ -51,8 +51,9 @@ def create_admin(email: str, password: str, *, reset: bool = False) -> User:
         email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise AccountError(f"Not a valid email address: {exc}") from exc
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem)
     user = find_user(email)
     if user is not None and not reset:
         raise AccountError(f"{email} already exists (use --reset to set a new password).")

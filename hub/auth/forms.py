@@ -3,9 +3,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, ValidationError
 
-MIN_PASSWORD_LENGTH = 10
+from hub.auth.passwords import password_problem
 
 
 class LoginForm(FlaskForm):
@@ -23,12 +23,14 @@ class FirstAdminForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[
-            DataRequired(_l("Enter a password.")),
-            Length(min=MIN_PASSWORD_LENGTH, message=_l("Use at least %(min)d characters.")),
-        ],
+        validators=[DataRequired(_l("Enter a password."))],
     )
     confirm = PasswordField(
         _l("Password (again)"),
         validators=[EqualTo("password", message=_l("The two passwords differ."))],
     )
+
+    def validate_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data, self.email.data or "")
+        if problem:
+            raise ValidationError(problem)
