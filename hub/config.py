@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,7 +40,19 @@ def config_from_env(instance_path: Path, env: Mapping[str, str] = os.environ) ->
         "HUB_BLOCKED_PLUGINS": split_keys(env.get("HUB_BLOCKED_PLUGINS", "")),
         "RATELIMIT_STORAGE_URI": env.get("HUB_RATELIMIT_STORAGE_URL") or "memory://",
         "SESSION_COOKIE_SECURE": env.get("HUB_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+        # An admin's session ends after this long without a request (each request renews it).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=whole_number(env, "HUB_SESSION_IDLE_HOURS", 12, minimum=1)),
     }
+
+
+def whole_number(env: Mapping[str, str], variable: str, default: int, minimum: int = 0) -> int:
+    """The integer ``variable`` of ``env`` (``default`` when unset), at least ``minimum``."""
+    value = env.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        raise ConfigError(f"{variable}: expected a whole number of at least {minimum}, got {value!r}.")
+    return int(value)
 
 
 def normalize_database_url(url: str) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from flask_login.utils import encode_cookie
+from itsdangerous import TimestampSigner
 
 from hub.auth.accounts import issue_setup_token
 from hub.auth.passwords import MIN_PASSWORD_LENGTH, common_passwords, password_problem
 from hub.extensions import db
 from hub.models import AuditLog, User
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_app, service_url
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, make_app, service_url
 
 
 def test_login_and_logout(client, auth, admin):
@@ -296,3 +300,86 @@ def test_create_admin_twice_needs_reset(app, runner):
     assert reset.exit_code == 0
     client = app.test_client()
     assert client.post("/login", data={"email": "ops@example.com", "password": "another password"}).status_code == 302
+
+
+# Sessions: a copied cookie stays validly signed, so what ends a session must be checked on every request.
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def _replay(app, cookie: str, name: str = "session"):
+    """A fresh browser presenting a copied cookie."""
+    other = app.test_client()
+    other.set_cookie(name, cookie)
+    return other.get("/")
+
+
+def test_a_copied_session_cookie_is_useless_after_logout(app, client, auth, admin):
+    auth.login()
+    copied = _session_cookie(client)
+    assert _replay(app, copied).status_code == 200
+    auth.logout()
+    response = _replay(app, copied)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_logout_ends_the_sessions_of_every_browser(app, auth, admin):
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        assert AuthActions(browser).login().status_code == 302
+    AuthActions(first).logout()
+    assert second.get("/").status_code == 302
+
+
+def test_a_password_reset_ends_every_session(app, client, auth, admin):
+    auth.login()
+    copied = _session_cookie(client)
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", ADMIN_EMAIL, "--password-stdin", "--reset"], input="a brand new secret\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert client.get("/").status_code == 302
+    assert _replay(app, copied).status_code == 302
+    assert auth.login(password="a brand new secret").status_code == 302
+
+
+def test_deactivation_ends_every_session_for_good(app, client, auth, admin):
+    auth.login()
+    copied = _session_cookie(client)
+
+    def set_active(active: bool) -> None:
+        with app.app_context():
+            db.session.get(User, admin).active = active
+            db.session.commit()
+
+    set_active(False)
+    assert client.get("/").status_code == 302
+    set_active(True)  # reactivated: the admin logs in again, the old sessions stay ended
+    assert client.get("/").status_code == 302
+    assert _replay(app, copied).status_code == 302
+    assert auth.login().status_code == 302
+
+
+def test_a_remember_me_cookie_is_no_way_around_logout(app, client, auth, admin):
+    auth.login()
+    with app.app_context():
+        token = db.session.get(User, admin).get_id()
+    auth.logout()
+    with app.test_request_context():
+        remember = encode_cookie(token)  # as Flask-Login would have minted it; the hub never sets one
+    assert _replay(app, remember, name=app.config.get("REMEMBER_COOKIE_NAME", "remember_token")).status_code == 302
+
+
+def test_a_session_ends_after_twelve_idle_hours_and_each_request_renews_it(app, client, auth, admin, monkeypatch):
+    assert "Expires=" in auth.login().headers["Set-Cookie"]  # a permanent session, renewed on every request
+    start = int(time.time())
+
+    def hours_later(hours: int) -> int:
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: start + hours * 3600)
+        return client.get("/").status_code
+
+    assert hours_later(11) == 200
+    assert hours_later(22) == 200  # 11 hours after the last request
+    assert hours_later(35) == 302  # 13 idle hours

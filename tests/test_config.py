@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ def test_defaults_use_sqlite_and_generate_keys_once(tmp_path, caplog):
     assert app.instance_path == str(instance)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'hub.sqlite3'}"
     assert app.config["HUB_TIMEZONE"] == "Asia/Tokyo"
+    assert app.permanent_session_lifetime == timedelta(hours=12)
     for name in ("secret_key", "encryption_keys"):
         path = instance / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -42,11 +44,13 @@ def test_environment_variables_win(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_ENCRYPTION_KEYS", ",".join(keys))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     monkeypatch.setenv("HUB_TIMEZONE", "Asia/Seoul")
+    monkeypatch.setenv("HUB_SESSION_IDLE_HOURS", "2")
     app = create_app()
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.config["HUB_ENCRYPTION_KEYS"] == keys
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("other.db")
     assert app.config["HUB_TIMEZONE"] == "Asia/Seoul"
+    assert app.permanent_session_lifetime == timedelta(hours=2)
     assert not (tmp_path / "instance" / "secret_key").exists()
 
 
@@ -55,6 +59,8 @@ def test_environment_variables_win(tmp_path, monkeypatch):
     [
         ("HUB_ENCRYPTION_KEYS", "not-a-key", "HUB_ENCRYPTION_KEYS: key 1 is not a Fernet key"),
         ("HUB_TIMEZONE", "Tokyo/Nowhere", "HUB_TIMEZONE: unknown time zone"),
+        ("HUB_SESSION_IDLE_HOURS", "0", "HUB_SESSION_IDLE_HOURS: expected a whole number of at least 1"),
+        ("HUB_SESSION_IDLE_HOURS", "half a day", "HUB_SESSION_IDLE_HOURS: expected a whole number"),
     ],
 )
 def test_bad_values_stop_start_up_with_the_variable_named(monkeypatch, variable, value, message):

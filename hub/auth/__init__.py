@@ -3,7 +3,7 @@
 from flask import Flask
 
 from hub.auth.views import bp
-from hub.extensions import db, login_manager
+from hub.extensions import login_manager
 from hub.models import User
 
 
@@ -14,5 +14,5 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def _load_user(token: str) -> User | None:
+    return User.for_session(token)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from hub.auth.accounts import authenticate, create_admin, has_admin, setup_token_valid
 from hub.auth.forms import FirstAdminForm, LoginForm
 from hub.extensions import db, limiter
-from hub.models import utcnow
+from hub.models import User, utcnow
 from hub.security import is_safe_next
 
 bp = Blueprint("auth", __name__)
@@ -42,7 +42,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            _sign_in(user)
             user.last_login_at = utcnow()
             db.session.commit()
             target = request.args.get("next")
@@ -52,9 +52,19 @@ def login():
     return render_template("auth/login.html", form=form, has_admin=has_admin())
 
 
+def _sign_in(user: User) -> None:
+    login_user(user)
+    # Permanent, so that each request renews the cookie: the session ends after PERMANENT_SESSION_LIFETIME idle.
+    session.permanent = True
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out and return to the login page."""
+    """Sign out, here and in every other browser of this admin, and return to the login page."""
+    if current_user.is_authenticated:
+        # A copy of this session's cookie stays validly signed; only a new session version makes it useless.
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
@@ -77,7 +87,7 @@ def setup():
     if form.validate_on_submit():
         user = create_admin(form.email.data, form.password.data)
         db.session.commit()
-        login_user(user)
+        _sign_in(user)
         flash(_("Welcome! Your admin account %(email)s is ready.", email=user.email), "success")
         return redirect(url_for("home.index"))
     return render_template("auth/setup.html", form=form)
