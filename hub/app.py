@@ -46,10 +46,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        # Failed logins: few per address, more per account, so guessing from many addresses is slowed
-        # while a stranger cannot lock an admin out with five wrong passwords.
+        # Failed logins only, by client address (HUB_TRUSTED_PROXIES behind a proxy): few for one account from
+        # one address, more from one address over all accounts (colleagues behind one office address), many for
+        # one account from everywhere. One address fails at most ~20 times an hour on an account, so a stranger
+        # blocks the admin elsewhere only from five or more addresses failing for an hour (README "Security").
         HUB_LOGIN_LIMITS="5 per 15 minutes",
-        HUB_LOGIN_ACCOUNT_LIMITS="20 per hour",
+        HUB_LOGIN_ADDRESS_LIMITS="20 per 15 minutes",
+        HUB_LOGIN_ACCOUNT_LIMITS="100 per hour",
         HUB_MEMBERS_PER_PAGE=50,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         BABEL_TRANSLATION_DIRECTORIES="translations",

@@ -40,6 +40,8 @@ def config_from_env(instance_path: Path, env: Mapping[str, str] = os.environ) ->
         "HUB_BLOCKED_PLUGINS": split_keys(env.get("HUB_BLOCKED_PLUGINS", "")),
         "RATELIMIT_STORAGE_URI": env.get("HUB_RATELIMIT_STORAGE_URL") or "memory://",
         "SESSION_COOKIE_SECURE": env.get("HUB_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+        # Proxies in front whose X-Forwarded-For/-Proto are believed; with 0 a client cannot pick its address.
+        "HUB_TRUSTED_PROXIES": whole_number(env, "HUB_TRUSTED_PROXIES", 0),
         # An admin's session ends after this long without a request (each request renews it).
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=whole_number(env, "HUB_SESSION_IDLE_HOURS", 12, minimum=1)),
     }

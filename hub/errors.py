@@ -27,7 +27,8 @@ def _too_many_requests(error):
         from hub.auth.accounts import has_admin
         from hub.auth.forms import LoginForm
 
-        flash(_("Too many failed logins. Wait 15 minutes and try again."), "error")
+        minutes = error.limit.limit.get_expiry() // 60  # the window of the limit reached: the longest wait
+        flash(_("Too many failed logins. Wait up to %(minutes)d minutes and try again.", minutes=minutes), "error")
         return render_template("auth/login.html", form=LoginForm(), has_admin=has_admin()), 429
     return render_template("error.html", code=429, message=_("Too many requests. Try again later.")), 429
 

@@ -1,4 +1,4 @@
-"""Security headers, the login requirement on every page, and safe redirects."""
+"""Security headers, the login requirement on every page, safe redirects, and the client address behind proxies."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.extensions import login_manager
 
@@ -27,6 +28,11 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static", "health
 
 
 def init_app(app: Flask) -> None:
+    proxies = app.config["HUB_TRUSTED_PROXIES"]
+    if proxies:
+        # The client address (login throttling keys on it) and scheme as the last `proxies` hops saw them.
+        # Without proxies the headers are ignored: anyone can write them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.before_request(_require_login)
     app.after_request(_set_security_headers)
 

@@ -91,18 +91,55 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(client, au
     assert client.get("/").status_code == 302
 
 
-def test_failures_from_many_addresses_are_throttled_per_account(client, auth, admin):
-    for number in range(20):
+def test_failures_from_many_addresses_are_throttled_per_account(tmp_path, admin_factory):
+    app = make_app(tmp_path, HUB_LOGIN_ACCOUNT_LIMITS="10 per hour")  # the default 100 would take long here
+    admin_factory(app)
+    auth = AuthActions(app.test_client())
+    for number in range(10):
         response = auth.login(password="wrong password", environ_base={"REMOTE_ADDR": f"10.0.{number}.1"})
         assert response.status_code == 200
     assert auth.login(environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 429
 
 
-def test_a_stranger_cannot_lock_the_admin_out_with_five_failures(client, auth, admin):
-    for _ in range(5):
-        auth.login(password="wrong password", environ_base={"REMOTE_ADDR": "203.0.113.5"})
-    assert auth.login(password="wrong password", environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 429
+def test_one_address_is_throttled_over_all_accounts(client, auth, admin):
+    stranger = {"REMOTE_ADDR": "203.0.113.5"}
+    for number in range(20):
+        response = auth.login(email=f"guess{number}@example.com", password="wrong password", environ_base=stranger)
+        assert response.status_code == 200
+    assert auth.login(environ_base=stranger).status_code == 429
     assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+
+
+def test_a_stranger_cannot_lock_the_admin_out(client, auth, admin):
+    """Failing with the admin's email until throttled, from four addresses, blocks only those addresses."""
+    for number in range(4):
+        stranger = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        for _ in range(5):
+            assert auth.login(password="wrong password", environ_base=stranger).status_code == 200
+        assert auth.login(password="wrong password", environ_base=stranger).status_code == 429
+    assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+
+
+def test_behind_a_trusted_proxy_clients_are_throttled_by_their_forwarded_address(tmp_path, admin_factory):
+    app = make_app(tmp_path, HUB_TRUSTED_PROXIES=1)  # every request comes from the proxy at 127.0.0.1
+    admin_factory(app)
+    auth = AuthActions(app.test_client())
+    for number in range(5):
+        # The proxy appends the address it saw; whatever the client wrote before it is not believed.
+        forwarded = {"X-Forwarded-For": f"10.0.0.{number}, 203.0.113.5", "X-Forwarded-Proto": "https"}
+        assert auth.login(password="wrong password", headers=forwarded).status_code == 200
+    assert auth.login(headers={"X-Forwarded-For": "10.9.9.9, 203.0.113.5"}).status_code == 429
+    assert auth.login(headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 302
+    assert (app.wsgi_app.x_for, app.wsgi_app.x_proto, app.wsgi_app.x_host) == (1, 1, 0)
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_is_ignored(client, auth, admin):
+    for number in range(5):
+        forged = {"X-Forwarded-For": f"192.0.2.{number}"}
+        assert auth.login(password="wrong password", headers=forged).status_code == 200
+    response = auth.login(headers={"X-Forwarded-For": "192.0.2.99"})
+    assert response.status_code == 429
+    assert "Wait up to 15 minutes" in response.get_data(as_text=True)
 
 
 def test_successful_logins_are_not_counted(client, auth, admin):

@@ -24,6 +24,7 @@ def test_defaults_use_sqlite_and_generate_keys_once(tmp_path, caplog):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'hub.sqlite3'}"
     assert app.config["HUB_TIMEZONE"] == "Asia/Tokyo"
     assert app.permanent_session_lifetime == timedelta(hours=12)
+    assert app.config["HUB_TRUSTED_PROXIES"] == 0
     for name in ("secret_key", "encryption_keys"):
         path = instance / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -45,12 +46,14 @@ def test_environment_variables_win(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     monkeypatch.setenv("HUB_TIMEZONE", "Asia/Seoul")
     monkeypatch.setenv("HUB_SESSION_IDLE_HOURS", "2")
+    monkeypatch.setenv("HUB_TRUSTED_PROXIES", "2")
     app = create_app()
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.config["HUB_ENCRYPTION_KEYS"] == keys
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("other.db")
     assert app.config["HUB_TIMEZONE"] == "Asia/Seoul"
     assert app.permanent_session_lifetime == timedelta(hours=2)
+    assert app.config["HUB_TRUSTED_PROXIES"] == 2
     assert not (tmp_path / "instance" / "secret_key").exists()
 
 
@@ -61,6 +64,7 @@ def test_environment_variables_win(tmp_path, monkeypatch):
         ("HUB_TIMEZONE", "Tokyo/Nowhere", "HUB_TIMEZONE: unknown time zone"),
         ("HUB_SESSION_IDLE_HOURS", "0", "HUB_SESSION_IDLE_HOURS: expected a whole number of at least 1"),
         ("HUB_SESSION_IDLE_HOURS", "half a day", "HUB_SESSION_IDLE_HOURS: expected a whole number"),
+        ("HUB_TRUSTED_PROXIES", "-1", "HUB_TRUSTED_PROXIES: expected a whole number of at least 0"),
     ],
 )
 def test_bad_values_stop_start_up_with_the_variable_named(monkeypatch, variable, value, message):

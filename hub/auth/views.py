@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from hub.auth.accounts import authenticate, create_admin, has_admin, setup_token_valid
@@ -19,23 +20,28 @@ def _login_failed(response) -> bool:
     return bool(g.get("login_failed"))
 
 
-def _submitted_email() -> str:
-    return "login-email:" + request.form.get("email", "").strip().lower()
+def _submitted_account() -> str:
+    return request.form.get("email", "").strip().lower()
 
 
-def _login_limits() -> str:
-    return current_app.config["HUB_LOGIN_LIMITS"]
+def _account_at_client() -> str:
+    return f"login-account-client:{_submitted_account()}|{get_remote_address()}"
 
 
-def _account_limits() -> str:
-    return current_app.config["HUB_LOGIN_ACCOUNT_LIMITS"]
+def _account() -> str:
+    return f"login-account:{_submitted_account()}"
+
+
+def _config(key: str):
+    return lambda: current_app.config[key]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limits, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(_account_limits, methods=["POST"], deduct_when=_login_failed, key_func=_submitted_email)
+@limiter.limit(_config("HUB_LOGIN_LIMITS"), methods=["POST"], deduct_when=_login_failed, key_func=_account_at_client)
+@limiter.limit(_config("HUB_LOGIN_ADDRESS_LIMITS"), methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(_config("HUB_LOGIN_ACCOUNT_LIMITS"), methods=["POST"], deduct_when=_login_failed, key_func=_account)
 def login():
-    """Show the login form and sign an admin in."""
+    """Show the login form and sign an admin in; only failed attempts count towards the limits (see app.py)."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
