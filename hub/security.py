@@ -1,4 +1,4 @@
-"""Security headers, the login requirement on every page, and safe redirects."""
+"""Security headers, the login requirement on every page, bounded ids in URLs, and safe redirects."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from hub.extensions import login_manager
 
@@ -26,7 +27,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static", "health.healthz"}
 
 
+#: The largest id a URL may carry: the databases' integer columns end here, and a bigger number is a 404.
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route, plugins' included: ids past the integer column's range are a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint adds its rules: each rule takes its converter from the map when it is added.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_require_login)
     app.after_request(_set_security_headers)
 
