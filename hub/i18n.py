@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, has_request_context, request, session, url_for
 from flask_babel import get_locale
@@ -12,6 +13,7 @@ from hub.models import Settings
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
 
 def init_app(app: Flask) -> None:
@@ -21,11 +23,18 @@ def init_app(app: Flask) -> None:
 
 
 def language_url(code: str) -> str:
-    """This page in another language, keeping its arguments (a setup token, ``next``)."""
+    """This page in another language, keeping its query (a setup token, ``next``).
+
+    Built from the request's own path and query string, never as ``url_for`` arguments: a query argument
+    named like a view argument or ``_external`` must not change where the link points.
+    """
     if request.endpoint is None or request.endpoint == "static":
-        return url_for("auth.login", lang=code)
-    args = {**request.args.to_dict(), "lang": code}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+        return url_for("auth.login", lang=code)  # a 404's path is the visitor's text: never echo it
+    args = request.args.copy()
+    args["lang"] = code
+    # One leading slash, so a path like //host/x cannot become a protocol-relative link.
+    path = request.script_root + "/" + request.path.lstrip("/")
+    return f"{quote(path, safe=_PATH_SAFE)}?{urlencode(list(args.items(multi=True)))}"
 
 
 def select_locale() -> str:

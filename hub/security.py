@@ -1,4 +1,7 @@
-"""Security headers, the login requirement on every page, safe redirects, and the client address behind proxies."""
+"""Security headers, the login requirement on every page, bounded ids in URLs, safe redirects, and proxies.
+
+Behind ``HUB_TRUSTED_PROXIES`` proxies, the client's address and scheme come from their forwarded headers.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from hub.extensions import login_manager
 
@@ -27,7 +31,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static", "health.healthz"}
 
 
+#: The largest id a URL may carry: the databases' integer columns end here, and a bigger number is a 404.
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route, plugins' included: ids past the integer column's range are a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint adds its rules: each rule takes its converter from the map when it is added.
+    app.url_map.converters["int"] = BoundedIntConverter
     proxies = app.config["HUB_TRUSTED_PROXIES"]
     if proxies:
         # The client address (login throttling keys on it) and scheme as the last `proxies` hops saw them.

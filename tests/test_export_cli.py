@@ -161,3 +161,8 @@ def test_every_installed_exporter_gets_a_command_with_its_options(tmp_path):
     assert result.stdout_bytes == b"narrow totals=True rows=6\n"
     assert runner.invoke(args=["export", "count", *NOVEMBER]).stdout_bytes == b"wide totals=False rows=8\n"
     assert runner.invoke(args=["export", "count", *NOVEMBER, "--layout", "tall"]).exit_code == 2
+
+
+def test_implausible_dates_are_bad_arguments(november, runner):
+    result = export(runner, "--from", "0001-01-01", "--to", "0001-01-31")
+    assert result.exit_code == 2 and "0001-01-01 is outside 1900-01-01" in result.output

@@ -103,3 +103,23 @@ def test_language_links_keep_the_page_and_its_arguments(app, client):
 def test_language_links_never_echo_a_crafted_path(client):
     page = client.get("/%5Cevil.example").get_data(as_text=True)
     assert "evil.example" not in page
+
+
+def test_the_language_link_keeps_the_query_without_making_it_url_arguments(logged_in, app):
+    """Query arguments named like view arguments (or ``_external``) stay query arguments of the same path."""
+    from hub.extensions import db
+    from hub.models import Member
+
+    with app.app_context():
+        member = Member(code="P1", name="一郎")
+        db.session.add(member)
+        db.session.commit()
+        member_id = member.id
+    for path in (f"/admin/members/{member_id}/edit", f"/timesheets/{member_id}/2026-01"):
+        response = logged_in.get(f"{path}?member_id=2&_external=1&q=%E5%A4%AA&q=b")
+        assert response.status_code == 200, path
+        link, code = re.search(r'<a href="([^"]+)" lang="(ja|en)">', response.get_data(as_text=True)).groups()
+        assert link == f"{path}?member_id=2&amp;_external=1&amp;q=%E5%A4%AA&amp;q=b&amp;lang={code}"
+    # A path that starts with two slashes (a real page behind it) still links to this site.
+    page = logged_in.get("//evil.example/admin/settings/").get_data(as_text=True)
+    assert 'href="//' not in page

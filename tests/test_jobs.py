@@ -395,7 +395,7 @@ def test_two_processes_starting_one_integration_at_once_run_it_once(tmp_path, da
         outcomes = sorted((process.wait(timeout=120), *process.communicate()) for process in processes)
     (ok_code, ok_out, _), (refused_code, _, refused_err) = outcomes
     assert ok_code == 0 and json.loads(ok_out)["status"] == "succeeded"
-    assert refused_code == 2 and "already being synced" in refused_err
+    assert refused_code == 3 and "already being synced by run" in refused_err
 
 
 def test_queued_runs_name_their_task_as_earlier_versions_did(tmp_path):

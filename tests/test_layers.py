@@ -314,6 +314,7 @@ PLUMBING = (
     "hub.codes",
     "hub.config",
     "hub.csvfiles",
+    "hub.dates",
     "hub.encryption",
     "hub.hookspecs",
     "hub.i18n",

@@ -229,3 +229,12 @@ def test_cli_import(app, runner, company, tmp_path):
     with app.app_context():
         (entry,) = db.session.scalars(select(AuditLog).where(AuditLog.action == "manhours.import"))
         assert entry.actor == "cli" and entry.target == "工数.csv"
+
+
+def test_implausible_years_are_line_errors(app, logged_in, company):
+    content = "社員コード,年月日,プロジェクトコード,工数\nP1001,0001-04-01,PRJ-A,60\nP1001,9999-04-01,PRJ-A,60\n"
+    assert errors_of(upload(logged_in, content.encode())) == [
+        "Line 2: 年月日: 0001-04-01 is outside 1900-01-01 … 2100-12-31.",
+        "Line 3: 年月日: 9999-04-01 is outside 1900-01-01 … 2100-12-31.",
+    ]
+    assert entries(app) == {}

@@ -261,6 +261,8 @@ def test_add_refuses_a_duplicate_code_after_normalization(app, logged_in):
         ({"unit_price": "-5"}, "Enter an amount from 0 to 1,000,000,000 yen."),
         ({"end_date": "2026-03-01"}, "The end date must not be before the start date."),
         ({"start_date": "2026-02-30"}, "Not a valid date value."),
+        ({"start_date": "0001-01-01"}, "0001-01-01 is outside 1900-01-01 … 2100-12-31."),
+        ({"end_date": "9999-12-31"}, "9999-12-31 is outside 1900-01-01 … 2100-12-31."),
     ],
 )
 def test_add_member_errors(app, logged_in, changes, message):
@@ -364,3 +366,9 @@ def test_an_absurd_unit_price_is_a_line_error_not_a_crash(app, logged_in):
 )
 def test_huge_numbers_in_urls_do_not_crash(logged_in, path):
     assert logged_in.get(path).status_code in (200, 404)
+
+
+def test_an_implausible_year_in_the_file_is_a_line_error(app, logged_in):
+    response = upload(logged_in, b"name,employee_code,start_date\nAlice,A1,0001-04-01\n")
+    assert _errors(response) == ["Line 2: 開始日: 0001-04-01 is outside 1900-01-01 … 2100-12-31."]
+    assert members(app) == {}

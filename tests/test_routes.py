@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from tests.conftest import make_app
 
@@ -65,3 +66,19 @@ def test_login_without_csrf_token_is_refused(tmp_path, admin_factory):
         "/login", data={"email": "admin@example.com", "password": "correct horse battery"}
     )
     assert response.status_code == 400
+
+
+def test_ids_past_the_integer_column_are_a_404_on_every_route(app, logged_in):
+    """A huge id in any route (plugins' included) is a 404, never an integer overflow in the database."""
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if not any(isinstance(converter, IntegerConverter) for converter in rule._converters.values()):
+            continue
+        path = re.sub(r"<int:[^>]+>", "99999999999999999999", rule.rule)
+        path = re.sub(r"<[^>]+>", "2026-01", path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            assert logged_in.open(path, method=method).status_code == 404, (method, path)
+            checked.append(path)
+    assert any(path.startswith("/timesheets/99999999999999999999/") for path in checked)
+    assert len(checked) >= 12
+    assert logged_in.get("/admin/members/2147483647/edit").status_code == 404

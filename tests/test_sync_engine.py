@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -416,3 +416,48 @@ def test_an_error_while_writing_fails_the_run_instead_of_leaving_it_running(app,
     logged = [record for record in caplog.records if reference.group(1) in record.getMessage()]
     assert logged and logged[0].levelno == logging.ERROR and "disk full" in str(logged[0].exc_info[1])
     assert db.session.scalar(select(func.count(AttendanceDay.id))) == 0
+
+
+def test_a_busy_integration_names_the_run_that_holds_it_and_when_it_is_released(app):
+    """A run whose process was killed blocks its integration until the heartbeat timeout: say until when."""
+    from datetime import UTC, datetime
+
+    integration = db.session.scalar(select(Integration))
+    held = start_run(integration, D1, D1, Trigger.CLI, now=datetime(2026, 11, 30, 23, 0, tzinfo=UTC))
+    timeout = app.config["HUB_HEARTBEAT_TIMEOUT"]
+    with pytest.raises(SyncAlreadyRunning) as refused:
+        start_run(integration, D1, D1, Trigger.CLI, now=datetime(2026, 11, 30, 23, 1, tzinfo=UTC))
+    release = (datetime(2026, 12, 1, 8, 0) + timedelta(seconds=timeout)).strftime("%Y-%m-%d %H:%M:%S")
+    message = str(refused.value)
+    assert f"run {held.id}" in message and "2026-12-01 08:00:00" in message and release in message
+
+
+def test_the_cli_refuses_a_busy_integration_with_its_own_exit_status(app):
+    integration = db.session.scalar(select(Integration))
+    held = start_run(integration, D1, D1, Trigger.MANUAL)
+    result = app.test_cli_runner().invoke(args=["sync", "本社", "--from", "2026-11-02", "--to", "2026-11-02"])
+    assert result.exit_code == 3 and f"already being synced by run {held.id}" in result.output
+    assert "the integration is released at" in result.output
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("9999-12-01", "9999-12-31", "9999-12-01 is outside"),
+        ("1999-12-31", "2000-01-05", "1999-12-31 is outside"),
+        ("0001-01-01", "0001-01-02", "0001-01-01 is outside"),
+    ],
+)
+def test_sync_dates_outside_the_window_are_bad_arguments(app, start, end, message):
+    result = app.test_cli_runner().invoke(args=["sync", "本社", "--from", start, "--to", end])
+    assert result.exit_code == 2, result.output
+    assert "A sync covers dates from 2000-01-01 to" in result.output and message in result.output
+    assert db.session.scalar(select(func.count(SyncRun.id))) == 0
+
+
+def test_the_sync_window_reaches_a_year_past_today(app):
+    from hub.sync.lifecycle import check_period
+
+    check_period(date(2027, 12, 1), date(2027, 12, 2), today=date(2026, 12, 1))
+    with pytest.raises(SyncPeriodError, match="2027-12-03 is outside"):
+        check_period(date(2027, 12, 1), date(2027, 12, 3), today=date(2026, 12, 1))

@@ -30,7 +30,7 @@ from hub.csvfiles import (
     source_name,
 )
 from hub.extensions import db
-from hub.members.fields import parse_date
+from hub.members.fields import date_cell
 from hub.models import Member, utcnow
 from hub.records import DayRecord, LeaveKind
 from hub.sync.validation import problems
@@ -118,16 +118,7 @@ def _read_row(line: int, cells: list[str], members: dict[str, Member]) -> Attend
     member = members.get(code)
     if member is None:
         raise ValueError(_("No member has the employee code %(code)s.", code=code))
-    try:
-        work_date = parse_date(raw["date"])
-    except ValueError:
-        raise ValueError(
-            _(
-                "%(column)s “%(value)s” is not a date such as 2025-04-01.",
-                column=crowdlog.LABELS["date"],
-                value=raw["date"],
-            )
-        ) from None
+    work_date = date_cell(raw["date"], crowdlog.LABELS["date"])
     clock_in = crowdlog.read_clock("clock_in", raw["clock_in"])
     clock_out = crowdlog.read_clock("clock_out", raw["clock_out"])
     breaks = crowdlog.read_breaks(raw["breaks"])

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, ValidationError
 
-from hub.sync.lifecycle import MAX_PERIOD_DAYS
+from hub.sync.lifecycle import SyncPeriodError, check_period
 
 
 class SyncForm(FlaskForm):
@@ -21,7 +21,7 @@ class SyncForm(FlaskForm):
 
     def validate_end(self, field):
         if self.start.data and field.data:
-            if field.data < self.start.data:
-                raise ValidationError(_l("The last day must not be before the first day."))
-            if (field.data - self.start.data).days + 1 > MAX_PERIOD_DAYS:
-                raise ValidationError(_l("A sync covers at most 40 days."))
+            try:
+                check_period(self.start.data, field.data)
+            except SyncPeriodError as exc:
+                raise ValidationError(str(exc)) from None

@@ -48,7 +48,7 @@ def index():
     )
 
 
-@bp.route("/runs/<int(max=2147483647):run_id>")
+@bp.route("/runs/<int:run_id>")
 def run(run_id: int):
     """One run: status, counts, and what could not be synced."""
     sync_run = db.get_or_404(SyncRun, run_id)
@@ -59,7 +59,7 @@ def run(run_id: int):
     )
 
 
-@bp.route("/runs/<int(max=2147483647):run_id>/cancel", methods=["POST"])
+@bp.route("/runs/<int:run_id>/cancel", methods=["POST"])
 def cancel(run_id: int):
     """Cancel a queued run, or ask a running one to stop; nothing unfinished is written."""
     sync_run = db.get_or_404(SyncRun, run_id)
@@ -70,7 +70,7 @@ def cancel(run_id: int):
     return redirect(url_for("attendance.run", run_id=sync_run.id))
 
 
-@bp.route("/runs/<int(max=2147483647):run_id>/members", methods=["GET", "POST"])
+@bp.route("/runs/<int:run_id>/members", methods=["GET", "POST"])
 def create_members(run_id: int):
     """Preview the provider's unmatched employees as new members, then create the selected ones."""
     sync_run = db.get_or_404(SyncRun, run_id)

@@ -22,6 +22,7 @@ from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from hub.dates import DateOutOfRange, check_record_date
 from hub.exporters import Exporter, ExportError
 from hub.exports.query import ExportFilter
 from hub.exports.service import parse_member_codes, run_export, unknown_member_codes
@@ -166,7 +167,9 @@ def _filter(values: Mapping[str, Any]) -> ExportFilter:
 
 def _date(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return check_record_date(date.fromisoformat(value))
+    except DateOutOfRange as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
     except ValueError:
         raise click.BadParameter(f"{value!r}: use YYYY-MM-DD.", param_hint=option) from None
 

@@ -7,14 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
 
+from hub.dates import plausible_date
 from hub.exports.service import MAX_MEMBER_CODES, parse_member_codes, unknown_member_codes
 
 MAX_PERIOD_DAYS = 366
 
 
 class ExportForm(FlaskForm):
-    start = DateField(_l("From"), [DataRequired(_l("Enter the first day as YYYY-MM-DD."))])
-    end = DateField(_l("To"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
+    start = DateField(_l("From"), [DataRequired(_l("Enter the first day as YYYY-MM-DD.")), plausible_date])
+    end = DateField(_l("To"), [DataRequired(_l("Enter the last day as YYYY-MM-DD.")), plausible_date])
     integration = SelectField(_l("Integration"), default="")
     department = SelectField(_l("Department"), default="")
     members = TextAreaField(

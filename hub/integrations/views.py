@@ -68,7 +68,7 @@ def new(provider_name: str):
     return _render_form(provider, form, None)
 
 
-@bp.route("/<int(max=2147483647):integration_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:integration_id>/edit", methods=["GET", "POST"])
 def edit(integration_id: int):
     """Edit an integration; a blank secret keeps the stored one."""
     integration = db.get_or_404(Integration, integration_id)
@@ -102,7 +102,7 @@ def edit(integration_id: int):
     return _render_form(provider, form, integration)
 
 
-@bp.route("/<int(max=2147483647):integration_id>/check", methods=["POST"])
+@bp.route("/<int:integration_id>/check", methods=["POST"])
 def check(integration_id: int):
     """Test the connection with the stored credentials."""
     integration = db.get_or_404(Integration, integration_id)
@@ -116,7 +116,7 @@ def check(integration_id: int):
     return redirect(url_for("integrations.index"))
 
 
-@bp.route("/<int(max=2147483647):integration_id>/auto-sync", methods=["POST"])
+@bp.route("/<int:integration_id>/auto-sync", methods=["POST"])
 def toggle_auto_sync(integration_id: int):
     """Switch 自動同期 on or off."""
     integration = db.get_or_404(Integration, integration_id)
@@ -130,7 +130,7 @@ def toggle_auto_sync(integration_id: int):
     return redirect(url_for("integrations.index"))
 
 
-@bp.route("/<int(max=2147483647):integration_id>/delete", methods=["GET", "POST"])
+@bp.route("/<int:integration_id>/delete", methods=["GET", "POST"])
 def delete(integration_id: int):
     """Ask for confirmation, then delete the integration (synced attendance stays)."""
     integration = db.get_or_404(Integration, integration_id)

@@ -31,7 +31,7 @@ from hub.csvfiles import (
 )
 from hub.extensions import db
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
-from hub.members.fields import parse_date
+from hub.members.fields import date_cell
 from hub.models import Member, Project, TimeEntry
 from hub.settings.service import current_settings
 from hub.store import locked_days
@@ -124,12 +124,7 @@ def _read_row(
     member = members.get(code)
     if member is None:
         raise ValueError(_("No member has the employee code %(code)s.", code=code))
-    try:
-        work_date = parse_date(raw["date"])
-    except ValueError:
-        raise ValueError(
-            _("%(column)s “%(value)s” is not a date such as 2025-04-01.", column=COLUMNS["date"][0], value=raw["date"])
-        ) from None
+    work_date = date_cell(raw["date"], COLUMNS["date"][0])
     project_code = normalize_code(unneutralize(raw["project"]))
     project = projects.get(project_code)
     if project is None:

@@ -46,7 +46,7 @@ def new():
     return render_template("manhours/form.html", form=form, project=None)
 
 
-@bp.route("/<int(max=2147483647):project_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
 def edit(project_id: int):
     """Edit a project's code, name or active flag."""
     project = db.get_or_404(Project, project_id)

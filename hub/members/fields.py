@@ -6,6 +6,9 @@ import re
 import unicodedata
 from datetime import date
 
+from flask_babel import gettext as _
+
+from hub.dates import DateOutOfRange, check_record_date
 from hub.models import PriceUnit
 
 _PRICE = re.compile(r"^(?P<unit>月額|月給|時給|時間単価|monthly|hourly)?\s*[¥\\]?\s*(?P<amount>\d[\d,]*)\s*(円)?$")
@@ -43,3 +46,17 @@ def parse_date(text: str) -> date:
     if not match:
         raise ValueError(text)
     return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
+def date_cell(text: str, column: str) -> date:
+    """A CSV cell's date inside the record window; a ValueError that names the column and the value."""
+    try:
+        day = parse_date(text)
+    except ValueError:
+        raise ValueError(
+            _("%(column)s “%(value)s” is not a date such as 2025-04-01.", column=column, value=text)
+        ) from None
+    try:
+        return check_record_date(day)
+    except DateOutOfRange as exc:
+        raise ValueError(_("%(column)s: %(reason)s", column=column, reason=exc)) from None

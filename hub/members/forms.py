@@ -8,6 +8,7 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.codes import normalize_code
+from hub.dates import plausible_date
 from hub.models import PriceUnit
 
 
@@ -42,8 +43,8 @@ class MemberForm(FlaskForm):
         ],
         default=PriceUnit.MONTHLY.value,
     )
-    start_date = DateField(_l("Start date"), [Optional()])
-    end_date = DateField(_l("End date"), [Optional()])
+    start_date = DateField(_l("Start date"), [Optional(), plausible_date])
+    end_date = DateField(_l("End date"), [Optional(), plausible_date])
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:
@@ -57,4 +58,4 @@ class MemberForm(FlaskForm):
 
 
 class EndMemberForm(FlaskForm):
-    end_date = DateField(_l("End date"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
+    end_date = DateField(_l("End date"), [DataRequired(_l("Enter the last day as YYYY-MM-DD.")), plausible_date])

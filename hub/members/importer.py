@@ -28,7 +28,7 @@ from hub.csvfiles import (
     refuse,
 )
 from hub.extensions import db
-from hub.members.fields import parse_date, parse_unit_price
+from hub.members.fields import date_cell, parse_unit_price
 from hub.models import Member
 
 COLUMNS = {
@@ -176,9 +176,4 @@ def _price(text: str, label: str):
 def _date(text: str, label: str) -> date | None:
     if not text:
         return None
-    try:
-        return parse_date(text)
-    except ValueError:
-        raise ValueError(
-            _("%(column)s “%(value)s” is not a date such as 2025-04-01.", column=label, value=text)
-        ) from None
+    return date_cell(text, label)

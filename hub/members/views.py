@@ -67,7 +67,7 @@ def new():
     return render_template("members/form.html", form=form, member=None)
 
 
-@bp.route("/<int(max=2147483647):member_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
 def edit(member_id: int):
     """Edit a member's details."""
     member = db.get_or_404(Member, member_id)
@@ -89,7 +89,7 @@ def edit(member_id: int):
     return render_template("members/form.html", form=form, member=member, end_form=end_form)
 
 
-@bp.route("/<int(max=2147483647):member_id>/end", methods=["POST"])
+@bp.route("/<int:member_id>/end", methods=["POST"])
 def end(member_id: int):
     """End a member's membership on a given last day (終了日)."""
     member = db.get_or_404(Member, member_id)

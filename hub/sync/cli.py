@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from typing import NoReturn
 
 import click
 from flask.cli import with_appcontext
@@ -14,12 +15,12 @@ from hub.extensions import db
 from hub.i18n import cli_language
 from hub.models import Integration, RunStatus, SyncRun, Trigger
 from hub.sync.engine import run_sync
-from hub.sync.lifecycle import SyncError, start_run
+from hub.sync.lifecycle import SyncAlreadyRunning, SyncError, start_run
 from hub.sync.progress import ProgressUpdate
 from hub.sync.report import COUNT_KEYS, run_as_dict
 from hub.sync.tasks import enqueue_run
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
 def _date(value: str, option: str) -> date:
@@ -40,7 +41,8 @@ def _date(value: str, option: str) -> date:
 def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) -> None:
     """Sync an integration's attendance for a period of at most 40 days.
 
-    Exit status: 0 succeeded or partial, 1 failed, 2 bad arguments.
+    Exit status: 0 succeeded or partial, 1 failed, 2 bad arguments, 3 another run of the integration is
+    active (try again later).
     """
     first, last = _date(start, "--from"), _date(end, "--to")
     integration = db.session.scalar(select(Integration).where(Integration.name == name))
@@ -51,8 +53,7 @@ def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) 
         try:
             run = start_run(integration, first, last, Trigger.CLI, queued=True)
         except SyncError as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(EXIT_USAGE)
+            _refused(exc)
         enqueue_run(run.id, cli_language())
         click.echo(json.dumps({"run_id": run.id, "status": str(run.status)}) if as_json else run.id)
         return
@@ -68,11 +69,16 @@ def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) 
         try:
             run = run_sync(integration, first, last, Trigger.CLI, on_progress=advance)
         except SyncError as exc:
-            click.echo(f"\n{exc}", err=True)
-            sys.exit(EXIT_USAGE)
+            click.echo("", err=True)
+            _refused(exc)
         bar.update(100 - shown[0])
     _print_run(run, as_json)
     sys.exit(EXIT_FAILED if run.status is RunStatus.FAILED else EXIT_OK)
+
+
+def _refused(exc: SyncError) -> NoReturn:
+    click.echo(str(exc), err=True)
+    sys.exit(EXIT_BUSY if isinstance(exc, SyncAlreadyRunning) else EXIT_USAGE)
 
 
 @click.group("runs")

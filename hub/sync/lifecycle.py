@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -15,8 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import audit
+from hub.dates import DateOutOfRange, check_sync_date
 from hub.extensions import db
 from hub.models import ACTIVE_STATUSES, Health, Integration, RunStatus, SyncRun, Trigger, utcnow
+from hub.settings.service import company_timezone
 from hub.sync_events import announce_sync_finished
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,15 @@ class SyncCancelled(SyncError):
     """An admin cancelled the run, or it was marked interrupted; nothing is written."""
 
 
-def check_period(start: date, end: date) -> None:
+def check_period(start: date, end: date, today: date | None = None) -> None:
+    """A sync's period: in order, inside the sync window, at most 40 days; else SyncPeriodError."""
+    for day in (start, end):
+        try:
+            check_sync_date(day, today)
+        except DateOutOfRange as exc:
+            raise SyncPeriodError(str(exc)) from None
     if end < start:
-        raise SyncPeriodError(_("The end date is before the start date."))
+        raise SyncPeriodError(_("The last day must not be before the first day."))
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise SyncPeriodError(_("A sync covers at most %(days)d days.", days=MAX_PERIOD_DAYS))
 
@@ -87,10 +96,39 @@ def start_run(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise SyncAlreadyRunning(
-            _("%(name)s is already being synced; wait for that run to finish.", name=integration.name)
-        ) from None
+        raise SyncAlreadyRunning(_busy_message(integration)) from None
     return run
+
+
+def _busy_message(integration: Integration) -> str:
+    """Why a second run is refused: which run holds the integration and, if its process died, until when."""
+    active = db.session.scalar(
+        select(SyncRun).where(SyncRun.integration_id == integration.id, SyncRun.status.in_(ACTIVE_STATUSES))
+    )
+    if active is None:  # it ended between the refused insert and this query
+        return _("%(name)s is already being synced; wait for that run to finish.", name=integration.name)
+    zone = ZoneInfo(company_timezone())
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    if active.status is RunStatus.QUEUED:
+        return _(
+            "%(name)s already has run %(run)d waiting for a worker since %(time)s; wait for it or cancel it.",
+            name=integration.name,
+            run=active.id,
+            time=local(active.queued_at),
+        )
+    beat = active.heartbeat_at or active.started_at or active.queued_at
+    release = beat + timedelta(seconds=current_app.config["HUB_HEARTBEAT_TIMEOUT"])
+    return _(
+        "%(name)s is already being synced by run %(run)d, last heard from at %(beat)s. If that run's process "
+        "has stopped, the integration is released at %(release)s.",
+        name=integration.name,
+        run=active.id,
+        beat=local(beat),
+        release=local(release),
+    )
 
 
 def claim_run(run_id: int) -> SyncRun | None:
