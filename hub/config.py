@@ -38,6 +38,10 @@ def config_from_env(instance_path: Path, env: Mapping[str, str] = os.environ) ->
         "HUB_BLOCKED_PLUGINS": split_keys(env.get("HUB_BLOCKED_PLUGINS", "")),
         "RATELIMIT_STORAGE_URI": env.get("HUB_RATELIMIT_STORAGE_URL") or "memory://",
         "SESSION_COOKIE_SECURE": env.get("HUB_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+        # Custom provider URLs may not reach link-local or IPv6 unique-local addresses, nor cloud metadata
+        # services, where a server's own cloud credentials can be read (hub.providers.URLPolicy); a hub
+        # whose proxy sits at such an address turns that rule off.
+        "HUB_ALLOW_PRIVATE_URLS": env.get("HUB_ALLOW_PRIVATE_URLS", "").lower() in {"1", "true", "yes"},
     }
 
 
