@@ -44,6 +44,10 @@ def config_from_env(instance_path: Path, env: Mapping[str, str] = os.environ) ->
         "HUB_TRUSTED_PROXIES": whole_number(env, "HUB_TRUSTED_PROXIES", 0),
         # An admin's session ends after this long without a request (each request renews it).
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=whole_number(env, "HUB_SESSION_IDLE_HOURS", 12, minimum=1)),
+        # Custom provider URLs may not reach link-local or IPv6 unique-local addresses, nor cloud metadata
+        # services, where a server's own cloud credentials can be read (hub.providers.URLPolicy); a hub
+        # whose proxy sits at such an address turns that rule off.
+        "HUB_ALLOW_PRIVATE_URLS": env.get("HUB_ALLOW_PRIVATE_URLS", "").lower() in {"1", "true", "yes"},
     }
 
 

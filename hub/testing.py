@@ -35,6 +35,7 @@ scatter the contract over modules a plugin author then has to find.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -51,10 +52,11 @@ from flask_wtf import FlaskForm
 
 from hub import hookimpl
 from hub.cells import unneutralize
-from hub.forms import CORE_FIELDS, secret_field_names
+from hub.forms import CORE_FIELDS, secret_bindings, secret_field_names
 from hub.providers import (
     CheckResult,
     CheckStatus,
+    Deadline,
     Progress,
     Provider,
     ProviderAuthError,
@@ -194,6 +196,9 @@ class ProviderConformance:
             fields = {field.name for field in form_class(meta={"csrf": False})}
         clashing = fields & set(CORE_FIELDS)
         assert not clashing, f"settings_form fields clash with the core's integration form: {sorted(clashing)}"
+        for secret, bound in secret_bindings(form_class).items():
+            unknown = sorted(set(bound) - fields)
+            assert not unknown, f"SecretField {secret} is bound_to fields the form does not have: {unknown}"
 
     # --- check() ----------------------------------------------------------------------------------
 
@@ -223,6 +228,15 @@ class ProviderConformance:
         result = harness.provider.check(harness.unreachable_settings())
         assert result.status == CheckStatus.NETWORK, result.message
         assert result.message.strip(), "tell the admin what to check"
+
+    def test_check_keeps_its_deadline(self, harness: ConformanceHarness) -> None:
+        """A check from a web page gets a deadline: past it, no request is sent and the check answers NETWORK
+        with the deadline's message (pass waits through ``deadline.sleep``, timeouts through
+        ``deadline.timeout``)."""
+        deadline = Deadline(0)
+        result = harness.provider.check(dataclasses.replace(harness.valid_settings(), deadline=deadline))
+        assert result.status == CheckStatus.NETWORK, result.message
+        assert result.message == str(deadline.exceeded()), result.message
 
     # --- typed errors from fetches -----------------------------------------------------------------
 

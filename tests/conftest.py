@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 
 import pytest
@@ -28,6 +29,7 @@ _OWN_VARIABLES = (
     "HUB_RATELIMIT_STORAGE_URL",
     "HUB_LANGUAGE",
     "HUB_SECURE_COOKIES",
+    "HUB_ALLOW_PRIVATE_URLS",
     "HUB_HEARTBEAT_TIMEOUT",
     "HUB_SESSION_IDLE_HOURS",
     "HUB_TRUSTED_PROXIES",
@@ -51,6 +53,21 @@ def _isolated_environment(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("HUB_LANGUAGE", "en")
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Host names resolved from this dict (name → addresses) instead of the network; others do not resolve."""
+    names: dict[str, list[str]] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = {True: socket.AF_INET6, False: socket.AF_INET}
+        return [(family[":" in a], socket.SOCK_STREAM, 6, "", (a, port)) for a in names[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 class EnglishClient(FlaskClient):

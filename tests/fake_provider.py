@@ -63,6 +63,7 @@ class FakeProvider(Provider):
     def _request(self, settings) -> None:
         """One request to the fake system, retried while it answers "too many requests"."""
         for _attempt in range(self.max_attempts):
+            settings.deadline.check()
             if self.hr.account is not None and settings.get("account") != self.hr.account:
                 raise ProviderNetworkError("The HR system could not be reached; check the account name.")
             if settings.get("token") != "good":

@@ -10,7 +10,15 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from hub.providers import MissingScopeError, ProviderAuthError, ProviderError, ProviderNetworkError, RateLimited
+from hub.providers import (
+    Deadline,
+    DeadlineExceeded,
+    MissingScopeError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNetworkError,
+    RateLimited,
+)
 from hub_plugins.jobcan.client import TOKENS, ClientOptions, JobcanClient, RateLimit
 
 API, AUTH = "https://api.test", "https://auth.test"
@@ -240,3 +248,75 @@ def test_an_empty_granted_scope_means_none(requests_mock, client):
     token_response(requests_mock, "t1", scope="")
     client.token()
     assert client.granted_scopes == ()
+
+
+def test_a_429_from_the_token_endpoint_is_retried_after_retry_after(requests_mock, client, sleeps):
+    token = requests_mock.post(
+        TOKEN_URL,
+        [
+            {"status_code": 429, "headers": {"Retry-After": "1"}, "json": {"error": "temporarily_unavailable"}},
+            {"json": {"access_token": "t1", "token_type": "Bearer", "expires_in": 3600, "scope": ALL_SCOPES}},
+        ],
+    )
+    requests_mock.get(EMPLOYEES, json={"employees": []})
+    assert client.employees() == []
+    assert token.call_count == 2 and sleeps == [1.0]
+    assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer t1"
+
+
+def test_a_token_endpoint_that_keeps_answering_429_is_rate_limited(requests_mock, client, sleeps):
+    requests_mock.post(TOKEN_URL, status_code=429, json={"error": "temporarily_unavailable"})
+    with pytest.raises(RateLimited, match="429"):
+        client.token()
+    assert client.requests == 4 and len(sleeps) == 3
+
+
+class Clock:
+    """A monotonic clock that moves only when the client sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_deadline_bounds_every_timeout_and_wait(requests_mock, client):
+    clock = Clock()
+    bounded = JobcanClient("1", client.options, sleep=clock.sleep, deadline=Deadline(4, clock=clock))
+    token = requests_mock.post(
+        TOKEN_URL,
+        [
+            {"status_code": 429, "headers": {"Retry-After": "1"}},
+            {"json": {"access_token": "t1", "token_type": "Bearer", "expires_in": 3600}},
+        ],
+    )
+    api = requests_mock.get(EMPLOYEES, status_code=429, headers={"Retry-After": "600"})
+    with pytest.raises(DeadlineExceeded, match="did not answer within 4 seconds"):
+        bounded.employees()
+    assert clock.slept == [1.0]  # Retry-After: 600 (capped at 10) would pass the deadline: given up, not slept
+    assert [call.timeout for call in token.request_history] == [(4, 4), (3, 3)]
+    assert [call.timeout for call in api.request_history] == [(3, 3)]
+
+
+def test_redirects_are_not_followed(requests_mock, client):
+    token_response(requests_mock, "t1")
+    requests_mock.get(EMPLOYEES, status_code=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    metadata = requests_mock.get("http://169.254.169.254/latest/meta-data/", text="secret")
+    with pytest.raises(ProviderError, match="302"):
+        client.employees()
+    assert metadata.call_count == 0
+
+
+def test_a_long_remote_error_is_cut_to_200_characters(requests_mock, client):
+    token_response(requests_mock, "t1")
+    requests_mock.get(EMPLOYEES, status_code=400, json={"errors": [{"code": "bad", "message": "y" * 5000}]})
+    with pytest.raises(ProviderError) as raised:
+        client.employees()
+    assert str(raised.value).startswith("Jobcan answered 400 for /master/v1/employees")
+    assert len(str(raised.value)) == 200 and str(raised.value).endswith("…")

@@ -26,7 +26,7 @@ from hub.models import (
     TimesheetDay,
     Trigger,
 )
-from hub.providers import ProviderNetworkError
+from hub.providers import ProviderError, ProviderNetworkError
 from hub.records import HourlyLeave, LeaveKind, RejectedRecord, RemoteMember
 from hub.sync.engine import run_sync
 from hub.sync.lifecycle import SyncAlreadyRunning, SyncPeriodError, start_run
@@ -184,6 +184,13 @@ def test_a_failed_fetch_changes_nothing_and_says_why(app, hr):
     assert day("P1001", D1).clock_out == 1080
     integration = db.session.scalar(select(Integration))
     assert integration.health == "error" and integration.health_message == run.error
+
+
+def test_a_long_provider_error_is_cut_to_200_characters_on_the_run(app, hr):
+    hr.fail_with = ProviderError("The HR system answered 502: " + "<html>" * 1000)
+    run = sync()
+    assert run.status is RunStatus.FAILED and len(run.error) == 200 and run.error.endswith("…")
+    assert db.session.scalar(select(Integration)).health_message == run.error
 
 
 def test_submitted_and_approved_days_are_left_alone(app, hr):

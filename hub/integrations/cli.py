@@ -1,4 +1,4 @@
-"""`hub integrations add|list|check`."""
+"""`hub integrations add|edit|list|check`."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ from werkzeug.datastructures import MultiDict
 from hub.extensions import db
 from hub.integrations.forms import integration_form_class, provider_values
 from hub.integrations.service import (
+    CLI_CHECK_SECONDS,
+    SECRET_TARGET_CHANGED,
     IntegrationError,
+    check_integration,
     check_values,
     name_taken,
     provider_for,
     provider_named,
-    provider_settings,
     save_integration,
+    secrets_to_enter_again,
 )
-from hub.models import Health, Integration
+from hub.models import Integration
+from hub.providers import Provider
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
@@ -51,45 +55,63 @@ def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_
         _usage(str(exc))
     data = MultiDict({"name": name, "auto_sync": "off" if no_auto_sync else "on"})
     form_class = integration_form_class(provider)
-    boolean_fields = {field.name for field in form_class(meta={"csrf": False}) if field.type == "BooleanField"}
-    for field in boolean_fields:  # a checkbox's default applies when the field is not given
-        default = getattr(form_class, field).kwargs.get("default")
-        if default:
+    for field in _boolean_fields(form_class):  # a checkbox's default applies when the field is not given
+        if getattr(form_class, field).kwargs.get("default"):
             data[field] = "y"
-    for assignment in assignments:
-        field, sep, value = assignment.partition("=")
-        if not sep:
-            _usage(f"--set {assignment!r}: use FIELD=VALUE.")
-        if value == "-":
-            value = sys.stdin.readline().rstrip("\r\n")
-        if field in boolean_fields:
-            if value.lower() in ("1", "true", "yes", "on", "y"):
-                data[field] = "y"
-            else:
-                data.pop(field, None)
-            continue
-        data[field] = value
-    form = form_class(formdata=data, meta={"csrf": False})
-    known = {field.name for field in form}
-    unknown = sorted({a.partition("=")[0] for a in assignments} - known)
-    if unknown:
-        fields = ", ".join(sorted(known - {"name", "auto_sync"}))
-        _usage(f"Unknown field(s) for {provider.name}: {', '.join(unknown)} (fields: {fields}).")
-    if not form.validate():
-        for field, errors in form.errors.items():
-            for error in errors:
-                click.echo(f"{field}: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+    form = _filled_form(provider, form_class, data, assignments)
     if name_taken(name):
         _usage(f"An integration named {name} already exists.")
     values = provider_values(form)
-    result = check_values(provider, name, values)
+    result = check_values(provider, name, values, CLI_CHECK_SECONDS)
     if not result.ok:
         click.echo(f"Not saved: {result.message}", err=True)
         sys.exit(EXIT_FAILED)
     integration = save_integration(provider, name, values, not no_auto_sync)
     db.session.commit()
     click.echo(f"Integration {integration.name} ({provider.label}) saved; id {integration.id}.")
+
+
+@integrations_group.command("edit")
+@click.argument("name")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A settings field of the provider; VALUE '-' reads it from standard input (for secrets).",
+)
+@with_appcontext
+def edit_command(name: str, assignments: tuple[str, ...]) -> None:
+    """Change an integration's settings; a secret not given keeps its stored value, unless a setting it is
+    bound to (its environment or URL) changes. Changed settings are verified first, as with add."""
+    integration = _integration_named(name)
+    try:
+        provider = provider_for(integration)
+    except IntegrationError as exc:
+        _usage(str(exc))
+    stored = {**(integration.settings or {}), **integration.read_secrets()}
+    data = MultiDict({"name": integration.name, "auto_sync": "on" if integration.auto_sync else "off"})
+    data.update({field: _form_text(value) for field, value in stored.items() if _form_text(value) is not None})
+    form_class = integration_form_class(provider)
+    for field in _boolean_fields(form_class) - {f for f, value in stored.items() if value is not None}:
+        if getattr(form_class, field).kwargs.get("default"):  # a setting saved before the field existed
+            data[field] = "y"
+    form = _filled_form(provider, form_class, data, assignments)
+    values = provider_values(form)
+    given = {assignment.partition("=")[0] for assignment in assignments}
+    stale = secrets_to_enter_again(provider, integration, values, given)
+    for field in stale:
+        click.echo(f"{field}: {SECRET_TARGET_CHANGED} (--set {field}=-)", err=True)
+    if stale:
+        sys.exit(EXIT_USAGE)
+    if any(stored.get(key) != value for key, value in values.items()):
+        result = check_values(provider, integration.name, values, CLI_CHECK_SECONDS)
+        if not result.ok:
+            click.echo(f"Not saved: {result.message}", err=True)
+            sys.exit(EXIT_FAILED)
+    save_integration(provider, integration.name, values, integration.auto_sync, integration)
+    db.session.commit()
+    click.echo(f"Integration {integration.name} ({provider.label}) saved.")
 
 
 @integrations_group.command("list")
@@ -125,17 +147,63 @@ def list_command(as_json: bool) -> None:
 @with_appcontext
 def check_command(name: str) -> None:
     """Test an integration's stored credentials and scopes."""
-    integration = db.session.scalar(select(Integration).where(Integration.name == name))
-    if integration is None:
-        _usage(f"No integration named {name}.")
-    result = provider_for(integration).check(provider_settings(integration))
-    integration.health = Health.OK if result.ok else Health.ERROR
-    integration.health_message = None if result.ok else result.message
+    integration = _integration_named(name)
+    result = check_integration(provider_for(integration), integration, CLI_CHECK_SECONDS)
     db.session.commit()
     if not result.ok:
         click.echo(f"{name}: {result.status}: {result.message}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo(f"{name}: ok. {result.message}")
+
+
+def _filled_form(provider: Provider, form_class, data: MultiDict, assignments: tuple[str, ...]):
+    """The integration form with ``data`` and each ``--set FIELD=VALUE`` on top, validated; exits 2 on an
+    unknown field or an invalid value."""
+    data = MultiDict(data)
+    boolean_fields = _boolean_fields(form_class)
+    for assignment in assignments:
+        field, sep, value = assignment.partition("=")
+        if not sep:
+            _usage(f"--set {assignment!r}: use FIELD=VALUE.")
+        if value == "-":
+            value = sys.stdin.readline().rstrip("\r\n")
+        if field in boolean_fields:
+            if value.lower() in ("1", "true", "yes", "on", "y"):
+                data[field] = "y"
+            else:
+                data.pop(field, None)
+            continue
+        data[field] = value
+    form = form_class(formdata=data, meta={"csrf": False})
+    known = {field.name for field in form}
+    unknown = sorted({a.partition("=")[0] for a in assignments} - known)
+    if unknown:
+        fields = ", ".join(sorted(known - {"name", "auto_sync"}))
+        _usage(f"Unknown field(s) for {provider.name}: {', '.join(unknown)} (fields: {fields}).")
+    if not form.validate():
+        for field, errors in form.errors.items():
+            for error in errors:
+                click.echo(f"{field}: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    return form
+
+
+def _boolean_fields(form_class) -> set[str]:
+    return {field.name for field in form_class(meta={"csrf": False}) if field.type == "BooleanField"}
+
+
+def _form_text(value) -> str | None:
+    """A stored setting as a form posts it: a checked box is "y", an unchecked one is absent."""
+    if value is True:
+        return "y"
+    return None if value is None or value is False else str(value)
+
+
+def _integration_named(name: str) -> Integration:
+    integration = db.session.scalar(select(Integration).where(Integration.name == name))
+    if integration is None:
+        _usage(f"No integration named {name}.")
+    return integration
 
 
 def _usage(message: str):

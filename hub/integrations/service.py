@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hub import audit
 from hub.extensions import db
-from hub.forms import secret_field_names
+from hub.forms import secret_bindings, secret_field_names
 from hub.models import Health, Integration
 from hub.plugins import providers
-from hub.providers import CheckResult, Provider, ProviderSettings
+from hub.providers import CheckResult, Deadline, Provider, ProviderSettings, URLPolicy
 from hub.settings.service import company_timezone
+
+#: Seconds a connection check may take: a web page waits for it, a command can wait longer.
+WEB_CHECK_SECONDS = 10.0
+CLI_CHECK_SECONDS = 60.0
+#: The error on a stored secret that may not be reused (see :func:`secrets_to_enter_again`).
+SECRET_TARGET_CHANGED = _l(
+    "The connection target changed: enter the secret again. A stored secret is only sent to the target it was "
+    "entered for."
+)
 
 
 class IntegrationError(Exception):
@@ -31,10 +41,16 @@ def provider_for(integration: Integration) -> Provider:
     return provider_named(integration.provider)
 
 
-def provider_settings(integration: Integration, overrides: Mapping[str, Any] | None = None) -> ProviderSettings:
+def provider_settings(integration: Integration, deadline: Deadline | None = None) -> ProviderSettings:
     """What the provider sees: plain settings and decrypted secrets, keyed by the integration."""
-    values = {**(integration.settings or {}), **integration.read_secrets(), **(overrides or {})}
-    return ProviderSettings(key=str(integration.id or integration.name), values=values, timezone=company_timezone())
+    values = {**(integration.settings or {}), **integration.read_secrets()}
+    return ProviderSettings(
+        key=str(integration.id or integration.name),
+        values=values,
+        timezone=company_timezone(),
+        deadline=deadline or Deadline(),
+        url_policy=URLPolicy.configured(),
+    )
 
 
 def split_values(provider: Provider, values: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -45,9 +61,44 @@ def split_values(provider: Provider, values: Mapping[str, Any]) -> tuple[dict, d
     return plain, hidden
 
 
-def check_values(provider: Provider, name: str, values: Mapping[str, Any]) -> CheckResult:
-    """Check credentials before anything is saved."""
-    return provider.check(ProviderSettings(key=f"new:{name}", values=dict(values), timezone=company_timezone()))
+def secrets_to_enter_again(
+    provider: Provider, integration: Integration, values: Mapping[str, Any], entered: Collection[str]
+) -> list[str]:
+    """The secrets not ``entered`` again whose stored value ``values`` may not reuse: a setting the secret is
+    bound to (``SecretField(bound_to=…)``) changed, so the stored value would go to a target it was not
+    entered for."""
+    stored = integration.settings or {}
+    return [
+        name
+        for name, bound in secret_bindings(provider.settings_form).items()
+        if name not in entered and any(_setting(stored.get(f)) != _setting(values.get(f)) for f in bound)
+    ]
+
+
+def _setting(value: Any) -> Any:
+    return None if value == "" else value  # a blank field is stored as "" or not at all
+
+
+def check_values(
+    provider: Provider, name: str, values: Mapping[str, Any], seconds: float = WEB_CHECK_SECONDS
+) -> CheckResult:
+    """Check credentials before anything is saved, giving the provider ``seconds`` to answer."""
+    settings = ProviderSettings(
+        key=f"new:{name}",
+        values=dict(values),
+        timezone=company_timezone(),
+        deadline=Deadline(seconds),
+        url_policy=URLPolicy.configured(),
+    )
+    return provider.check(settings)
+
+
+def check_integration(provider: Provider, integration: Integration, seconds: float) -> CheckResult:
+    """Check an integration's stored settings, giving the provider ``seconds``, and record it as its health."""
+    result = provider.check(provider_settings(integration, Deadline(seconds)))
+    integration.health = Health.OK if result.ok else Health.ERROR
+    integration.health_message = None if result.ok else result.message
+    return result
 
 
 def save_integration(

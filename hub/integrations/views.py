@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from hub import audit
 from hub.extensions import db
-from hub.forms import secret_field_names
+from hub.forms import secret_bindings, secret_field_names
 from hub.integrations.forms import integration_form_class, provider_fields, provider_values
 from hub.integrations.service import (
+    SECRET_TARGET_CHANGED,
+    WEB_CHECK_SECONDS,
     IntegrationError,
+    check_integration,
     check_values,
     delete_integration,
     name_taken,
     provider_for,
     provider_named,
-    provider_settings,
     save_integration,
+    secrets_to_enter_again,
 )
-from hub.models import Health, Integration
+from hub.models import Integration
 from hub.plugins import providers
 
 bp = Blueprint("integrations", __name__, url_prefix="/admin/integrations")
@@ -70,7 +75,7 @@ def new(provider_name: str):
 
 @bp.route("/<int:integration_id>/edit", methods=["GET", "POST"])
 def edit(integration_id: int):
-    """Edit an integration; a blank secret keeps the stored one."""
+    """Edit an integration; a blank secret keeps the stored one unless its connection target changed."""
     integration = db.get_or_404(Integration, integration_id)
     provider = _provider_of(integration)
     form_class = integration_form_class(provider)
@@ -90,6 +95,12 @@ def edit(integration_id: int):
             form.name.errors.append(_("An integration named %(name)s already exists.", name=form.name.data))
             return _render_form(provider, form, integration)
         values = provider_values(form)
+        entered = {name for name in secret_field_names(provider.settings_form) if request.form.get(name)}
+        stale = secrets_to_enter_again(provider, integration, values, entered)
+        for name in stale:
+            form[name].errors.append(SECRET_TARGET_CHANGED)
+        if stale:
+            return _render_form(provider, form, integration)
         current = {**(integration.settings or {}), **stored}
         if any(current.get(key) != value for key, value in values.items()):
             result = check_values(provider, form.name.data, values)
@@ -106,9 +117,7 @@ def edit(integration_id: int):
 def check(integration_id: int):
     """Test the connection with the stored credentials."""
     integration = db.get_or_404(Integration, integration_id)
-    result = _provider_of(integration).check(provider_settings(integration))
-    integration.health = Health.OK if result.ok else Health.ERROR
-    integration.health_message = None if result.ok else result.message
+    result = check_integration(_provider_of(integration), integration, WEB_CHECK_SECONDS)
     db.session.commit()
     flash(result.message or _("Connected."), "success" if result.ok else "error")
     if request.form.get("back") == "edit":
@@ -170,7 +179,13 @@ def _with_stored_secrets(provider, stored: dict) -> CombinedMultiDict:
     return CombinedMultiDict([data, request.files])
 
 
+def _bound_labels(form, bound: tuple[str, ...]) -> str:
+    """The labels of the settings a secret is bound to, for the hint under it: "A, B or C"."""
+    return format_list([str(form[name].label.text) for name in bound], style="or", locale=get_locale()) if bound else ""
+
+
 def _render_form(provider, form, integration, check_error: str | None = None):
+    bindings = secret_bindings(provider.settings_form)
     return render_template(
         "integrations/form.html",
         provider=provider,
@@ -178,5 +193,5 @@ def _render_form(provider, form, integration, check_error: str | None = None):
         integration=integration,
         fields=provider_fields(form),
         check_error=check_error,
-        secret_names=set(secret_field_names(provider.settings_form)),
+        secrets={name: _bound_labels(form, bound) for name, bound in bindings.items()},
     )

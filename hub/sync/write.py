@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from hub import store
 from hub.extensions import db
 from hub.models import Integration, IssueKind, Member, RunStatus, SyncIssue, SyncRun, utcnow
+from hub.providers import shorten
 from hub.records import DayRecord, RejectedRecord
 from hub.sync import validation
 from hub.sync.matching import Matching
@@ -67,7 +68,7 @@ def write_records(
                 "Not stored: %(reason)s (%(field)s: %(value)s).",
                 reason=record.reason,
                 field=record.field,
-                value=_shortened(record.value),
+                value=shorten(record.value, MAX_VALUE_TEXT),
             )
             issues.append(_issue(IssueKind.REJECTED, member, record.work_date, message))
             continue
@@ -160,11 +161,6 @@ def _record_unmatched(run: SyncRun, matching: Matching, issues: list[dict]) -> N
         issue["suggestion"] = near.code if near else None
         issues.append(issue)
     run.unmatched_local = len(local)
-
-
-def _shortened(value: str) -> str:
-    text = str(value)
-    return text if len(text) <= MAX_VALUE_TEXT else text[: MAX_VALUE_TEXT - 1] + "…"
 
 
 def _issue(kind: IssueKind, member: Member, day: date | None, message: str) -> dict:

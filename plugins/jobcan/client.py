@@ -1,6 +1,9 @@
 """HTTP access to the Jobcan API: OAuth2 client credentials, retries, rate limit and key paging.
 
 Everything about *how* to talk to Jobcan lives here; what the JSON means lives in :mod:`.mapping`.
+
+Over 300 lines: the token request and the API calls share one set of rules (URL policy, pace, retries,
+Retry-After, deadline), and one class holding both is what keeps those rules the same.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -17,7 +20,15 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from hub.providers import MissingScopeError, ProviderAuthError, ProviderError, ProviderNetworkError, RateLimited
+from hub.providers import (
+    Deadline,
+    MissingScopeError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNetworkError,
+    RateLimited,
+    URLPolicy,
+)
 from hub_plugins.jobcan import mapping
 
 SCOPES = ("employees.read", "summaries.create", "summaries.read", "adits.read")
@@ -51,6 +62,7 @@ class ClientOptions:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     retry_after_cap: float = 60.0
+    url_policy: URLPolicy = field(default_factory=URLPolicy)
 
     def __repr__(self) -> str:  # the secret never reaches a log line or traceback
         return f"ClientOptions(api_base={self.api_base!r}, client_id={self.client_id!r}, secret=<hidden>)"
@@ -99,14 +111,40 @@ class _TokenCache:
 TOKENS = _TokenCache()
 
 
-class JobcanClient:
-    """Calls the Jobcan API for one integration; counts every HTTP request it makes."""
+class _RetryableAnswer(Exception):
+    """The token endpoint answered 429 or 5xx: retried as an API call is (Authlib would raise at once)."""
 
-    def __init__(self, key: str, options: ClientOptions, *, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, response: requests.Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _raise_retryable(response: requests.Response) -> requests.Response:
+    if response.status_code in RETRY_STATUSES:
+        raise _RetryableAnswer(response)
+    return response
+
+
+class JobcanClient:
+    """Calls the Jobcan API for one integration; counts every HTTP request it makes.
+
+    Every request, the token's included, is checked against ``options.url_policy`` as it is sent, is paced,
+    retried and given timeouts alike, and no wait or timeout runs past ``deadline``.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        options: ClientOptions,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        deadline: Deadline | None = None,
+    ):
         self.options = options
         self._cache_key = (key, options.auth_base, options.client_id, options.client_secret)
         self._sleep = sleep
-        self._rate = RateLimit(options.requests_per_second, sleep)
+        self._deadline = deadline or Deadline()
+        self._rate = RateLimit(options.requests_per_second, self._pause)
         self._local = threading.local()
         self._count_lock = threading.Lock()
         self.requests = 0
@@ -130,33 +168,40 @@ class JobcanClient:
             token_endpoint_auth_method="client_secret_basic",
             scope=" ".join(SCOPES),
         )
+        self.options.url_policy.guard(oauth)
+        oauth.register_compliance_hook("access_token_response", _raise_retryable)
         url = self.options.auth_base.rstrip("/") + "/oauth/token"
-        for attempt in range(1, self.options.max_attempts + 1):
-            self._count()
-            try:
-                token = oauth.fetch_token(
-                    url,
-                    grant_type="client_credentials",
-                    timeout=(self.options.connect_timeout, self.options.read_timeout),
-                )
-            except OAuthError as exc:
-                if exc.error == "invalid_client":
-                    raise ProviderAuthError(
-                        "Jobcan refused the ID or secret access key (invalid_client). "
-                        "Check both against the API client in Jobcan."
-                    ) from exc
-                raise ProviderError(f"Jobcan refused the token request: {exc.error}") from exc
-            except requests.RequestException as exc:
-                if attempt == self.options.max_attempts:
-                    raise _network_error(exc) from exc
-                self._sleep(self._backoff(attempt))
-                continue
-            finally:
-                oauth.close()
-            # No "scope" in the answer means all that was asked; an empty one means none was granted.
-            granted = str(token["scope"] if "scope" in token else " ".join(SCOPES)).split()
-            self.granted_scopes = tuple(scope for scope in SCOPES if scope in granted)
-            return dict(token)
+        try:
+            for attempt in range(1, self.options.max_attempts + 1):
+                self._rate.wait()
+                self._count()
+                try:
+                    token = oauth.fetch_token(
+                        url, grant_type="client_credentials", timeout=self._timeout(), allow_redirects=False
+                    )
+                except _RetryableAnswer as exc:
+                    if attempt == self.options.max_attempts:
+                        raise _status_error(exc.response, "/oauth/token") from None
+                    self._pause(self._retry_delay(exc.response, attempt))
+                    continue
+                except OAuthError as exc:
+                    if exc.error == "invalid_client":
+                        raise ProviderAuthError(
+                            "Jobcan refused the ID or secret access key (invalid_client). "
+                            "Check both against the API client in Jobcan."
+                        ) from exc
+                    raise ProviderError(f"Jobcan refused the token request: {exc.error}") from exc
+                except requests.RequestException as exc:
+                    if attempt == self.options.max_attempts:
+                        raise _network_error(exc) from exc
+                    self._pause(self._backoff(attempt))
+                    continue
+                # No "scope" in the answer means all that was asked; an empty one means none was granted.
+                granted = str(token["scope"] if "scope" in token else " ".join(SCOPES)).split()
+                self.granted_scopes = tuple(scope for scope in SCOPES if scope in granted)
+                return dict(token)
+        finally:
+            oauth.close()
         raise AssertionError("unreachable")
 
     # --- requests -------------------------------------------------------------------------------
@@ -170,7 +215,7 @@ class JobcanClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = self.options.url_policy.guard(requests.Session())
         return session
 
     def close(self) -> None:
@@ -192,13 +237,14 @@ class JobcanClient:
                     method,
                     url,
                     headers={"Authorization": f"Bearer {token['access_token']}"},
-                    timeout=(self.options.connect_timeout, self.options.read_timeout),
+                    timeout=self._timeout(),
+                    allow_redirects=False,  # a redirect could lead past the URL policy
                     **kwargs,
                 )
             except requests.RequestException as exc:
                 if attempt >= self.options.max_attempts:
                     raise _network_error(exc) from exc
-                self._sleep(self._backoff(attempt))
+                self._pause(self._backoff(attempt))
                 continue
             if response.status_code == 401 and not renewed:
                 # Tokens expire; Jobcan clients fetch a new one and retry once.
@@ -209,14 +255,20 @@ class JobcanClient:
             if response.status_code in RETRY_STATUSES:
                 if attempt >= self.options.max_attempts:
                     raise _status_error(response, path)
-                self._sleep(self._retry_delay(response, attempt))
+                self._pause(self._retry_delay(response, attempt))
                 continue
-            if response.status_code >= 400:
+            if response.status_code >= 300:  # a redirect too: it is not followed
                 raise _status_error(response, path)
             try:
                 return response.json()
             except ValueError as exc:
                 raise ProviderError(f"Jobcan answered {path} with something that is not JSON.") from exc
+
+    def _timeout(self) -> tuple[float, float]:
+        return self._deadline.timeout(self.options.connect_timeout, self.options.read_timeout)
+
+    def _pause(self, seconds: float) -> None:
+        self._deadline.sleep(seconds, self._sleep)
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")

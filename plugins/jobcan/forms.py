@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, ValidationError
 
-from hub.forms import SecretField
+from hub.forms import ProviderURL, SecretField
 
 
 class JobcanSettingsForm(FlaskForm):
@@ -19,6 +19,7 @@ class JobcanSettingsForm(FlaskForm):
     client_secret = SecretField(
         _l("Secret access key"),
         [DataRequired(_l("Enter the secret access key issued by Jobcan.")), Length(max=500)],
+        bound_to=("environment", "api_base_url", "auth_base_url"),
     )
     environment = SelectField(
         _l("Environment"),
@@ -44,9 +45,11 @@ class JobcanSettingsForm(FlaskForm):
         self._custom_url(field, _l("Enter the auth base URL for custom URLs."))
 
     def _custom_url(self, field, missing_message):
-        """Required with custom URLs (and then http or https); ignored for production and sandbox."""
+        """Required with custom URLs (and then http or https, where the URL policy allows); ignored for
+        production and sandbox."""
         if self.environment.data != "custom":
             return
         if not field.data:
             raise ValidationError(missing_message)
         URL(require_tld=False, message=_l("Enter a URL."))(self, field)
+        ProviderURL()(self, field)

@@ -46,6 +46,7 @@ def client_options(settings: ProviderSettings) -> ClientOptions:
         client_secret=settings.get("client_secret") or "",
         requests_per_second=float(5.0 if pace is None else pace),  # 0: unpaced
         concurrency=int(settings.get("concurrency") or 2),
+        url_policy=settings.url_policy,
     )
 
 
@@ -62,8 +63,11 @@ class JobcanProvider(Provider):
         self._clients: dict[tuple, JobcanClient] = {}
 
     def client(self, settings: ProviderSettings) -> JobcanClient:
-        """One client per integration and options, so request counts add up across a sync's calls."""
+        """One client per integration and options, so request counts add up across a sync's calls; a call with
+        a deadline (a connection check) gets one of its own, as the deadline is that call's alone."""
         options = client_options(settings)
+        if settings.deadline.bounded:
+            return JobcanClient(settings.key, options, sleep=self._sleep, deadline=settings.deadline)
         key = (settings.key, options)
         if key not in self._clients:
             self._clients[key] = JobcanClient(settings.key, options, sleep=self._sleep)

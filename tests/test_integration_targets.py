@@ -1,0 +1,315 @@
+"""Where an integration's requests go, and how long a check may take: the Jobcan provider in the real app.
+
+A stored secret is only sent to the connection target it was entered for; custom URLs may not point at cloud
+metadata services; a connection check answers within its deadline. Jobcan is mocked with requests-mock at
+address literals (no DNS lookups), or served by the simulator on loopback where a host name must resolve.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from hub import hookimpl
+from hub.extensions import db
+from hub.models import Integration
+from hub_plugins.jobcan.client import ENVIRONMENTS, TOKENS
+from hub_plugins.jobcan.provider import JobcanProvider
+from hub_plugins.jobcan.simulator import JobcanSimulator, SimulatorConfig
+from tests.conftest import create_test_admin, make_app
+
+OLD, NEW = "http://192.0.2.10", "http://198.51.100.7"  # documentation addresses: nothing answers there
+STORED, TYPED = "stored-s3cret", "typed-s3cret"
+SCOPES = "employees.read summaries.create summaries.read adits.read"
+FORM = {
+    "name": "本社",
+    "auto_sync": "on",
+    "client_id": "cid",
+    "client_secret": STORED,
+    "environment": "custom",
+    "api_base_url": OLD,
+    "auth_base_url": OLD,
+    "refresh_summaries": "y",
+    "requests_per_second": "50",
+    "concurrency": "2",
+}
+TARGET_CHANGED = "The connection target changed: enter the secret again."
+
+
+class JobcanPlugin:
+    """The Jobcan provider with a sleep that only records, so a test never waits out a Retry-After."""
+
+    def __init__(self, sleeps: list[float]):
+        self.sleeps = sleeps
+
+    @hookimpl
+    def hub_providers(self):
+        return [JobcanProvider(sleep=self.sleeps.append)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tokens():
+    TOKENS._tokens.clear()
+    yield
+    TOKENS._tokens.clear()
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+def hub(tmp_path, sleeps, **config):
+    app = make_app(tmp_path, plugins=[JobcanPlugin(sleeps)], HUB_BLOCKED_PLUGINS=["jobcan"], **config)
+    create_test_admin(app)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path, sleeps):
+    return hub(tmp_path, sleeps)
+
+
+@pytest.fixture
+def web(app, client):
+    client.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    return client
+
+
+def jobcan_at(requests_mock, base: str):
+    """A Jobcan at ``base`` that accepts any credentials; returns the token endpoint's mock."""
+    requests_mock.get(f"{base}/master/v1/employees", json={"employees": []})
+    requests_mock.get(f"{base}/attendance/v1/summaries/daily", json={"daily_summaries": []})
+    requests_mock.get(f"{base}/attendance/v1/adits", json={"adits": []})
+    return requests_mock.post(
+        f"{base}/oauth/token", json={"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": SCOPES}
+    )
+
+
+def basic(secret: str) -> str:
+    return "Basic " + base64.b64encode(f"cid:{secret}".encode()).decode()
+
+
+def sent_to(requests_mock, base: str) -> list:
+    host = urlsplit(base).netloc
+    return [request for request in requests_mock.request_history if urlsplit(request.url).netloc == host]
+
+
+def stored(app) -> Integration:
+    with app.app_context():
+        integration = db.session.scalars(select(Integration)).one()
+        integration.secrets = integration.read_secrets()
+        return integration
+
+
+@pytest.fixture
+def integration_id(app, web, requests_mock, sleeps):
+    jobcan_at(requests_mock, OLD)
+    assert web.post("/admin/integrations/new/jobcan", data=FORM).status_code == 302
+    requests_mock.reset_mock()
+    sleeps.clear()
+    return stored(app).id
+
+
+# --- a stored secret goes only where it was entered for ---------------------------------------------------
+
+
+def test_changing_the_urls_asks_for_the_secret_again(app, web, requests_mock, integration_id):
+    jobcan_at(requests_mock, NEW)
+    edit = f"/admin/integrations/{integration_id}/edit"
+    page = web.post(edit, data=dict(FORM, api_base_url=NEW, auth_base_url=NEW, client_secret=""))
+    assert page.status_code == 200 and TARGET_CHANGED in page.get_data(as_text=True)
+    assert requests_mock.request_history == []  # nothing went to the new host, nor anywhere
+    assert stored(app).settings["api_base_url"] == OLD
+    web.post(f"/admin/integrations/{integration_id}/check")  # 接続テスト still uses the stored target
+    assert {request.headers["Authorization"] for request in sent_to(requests_mock, OLD)[:1]} == {basic(STORED)}
+    assert sent_to(requests_mock, NEW) == []
+
+    saved = web.post(edit, data=dict(FORM, api_base_url=NEW, auth_base_url=NEW, client_secret=TYPED))
+    assert saved.status_code == 302
+    assert sent_to(requests_mock, NEW)[0].headers["Authorization"] == basic(TYPED)
+    integration = stored(app)
+    assert integration.settings["auth_base_url"] == NEW and integration.secrets == {"client_secret": TYPED}
+
+
+def test_changing_the_environment_asks_for_the_secret_again(app, web, requests_mock, integration_id):
+    page = web.post(
+        f"/admin/integrations/{integration_id}/edit", data=dict(FORM, environment="sandbox", client_secret="")
+    )
+    assert TARGET_CHANGED in page.get_data(as_text=True)
+    assert requests_mock.request_history == []
+    assert stored(app).settings["environment"] == "custom"
+
+
+def test_other_changes_keep_the_stored_secret(app, web, requests_mock, integration_id):
+    response = web.post(
+        f"/admin/integrations/{integration_id}/edit", data=dict(FORM, requests_per_second="10", client_secret="")
+    )
+    assert response.status_code == 302
+    assert sent_to(requests_mock, OLD)[0].headers["Authorization"] == basic(STORED)
+    integration = stored(app)
+    assert integration.settings["requests_per_second"] == 10 and integration.secrets == {"client_secret": STORED}
+
+
+def test_the_edit_form_says_when_the_secret_must_be_entered_again(web, integration_id):
+    page = web.get(f"/admin/integrations/{integration_id}/edit").get_data(as_text=True)
+    assert "Enter it again when you change Environment, API base URL, or Auth base URL." in page
+    page = web.get(f"/admin/integrations/{integration_id}/edit?lang=ja").get_data(as_text=True)
+    assert "環境、APIベースURL、または認証ベースURLを変更するときは、再入力が必要です。" in page
+
+
+def test_the_secret_error_reads_in_japanese(web, requests_mock, integration_id):
+    page = web.post(
+        f"/admin/integrations/{integration_id}/edit?lang=ja",
+        data=dict(FORM, api_base_url=NEW, auth_base_url=NEW, client_secret=""),
+    ).get_data(as_text=True)
+    assert "接続先が変更されたため、シークレットを再入力してください。" in page
+
+
+def test_hub_integrations_edit_asks_for_the_secret_again(app, requests_mock, integration_id):
+    jobcan_at(requests_mock, NEW)
+    cli = app.test_cli_runner()
+    moved = ["integrations", "edit", "本社", "--set", f"api_base_url={NEW}", "--set", f"auth_base_url={NEW}"]
+    result = cli.invoke(args=moved)
+    assert result.exit_code == 2
+    assert f"client_secret: {TARGET_CHANGED}" in result.stderr and "--set client_secret=-" in result.stderr
+    assert requests_mock.request_history == [] and stored(app).settings["api_base_url"] == OLD
+
+    result = cli.invoke(args=[*moved, "--set", "client_secret=-"], input=TYPED + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Integration 本社 (ジョブカン勤怠管理) saved.\n"
+    assert sent_to(requests_mock, NEW)[0].headers["Authorization"] == basic(TYPED)
+    integration = stored(app)
+    assert integration.settings["api_base_url"] == NEW and integration.secrets == {"client_secret": TYPED}
+
+
+def test_hub_integrations_edit_keeps_the_secret_for_other_changes(app, requests_mock, integration_id):
+    result = app.test_cli_runner().invoke(args=["integrations", "edit", "本社", "--set", "concurrency=4"])
+    assert result.exit_code == 0, result.output
+    assert sent_to(requests_mock, OLD)[0].headers["Authorization"] == basic(STORED)
+    integration = stored(app)
+    assert integration.settings["concurrency"] == 4 and integration.settings["refresh_summaries"] is True
+    assert integration.secrets == {"client_secret": STORED}
+
+
+# --- a check answers within its deadline ------------------------------------------------------------------
+
+
+def waits(sleeps: list[float]) -> list[float]:
+    """Retry-After waits, not the pacing of 50 requests per second (a few hundredths of a second here, as the
+    recorded sleeps let no time pass)."""
+    return [seconds for seconds in sleeps if seconds >= 0.5]
+
+
+def rate_limited_for_ten_minutes(requests_mock):
+    requests_mock.post(
+        f"{OLD}/oauth/token",
+        status_code=429,
+        headers={"Retry-After": "600"},
+        json={"error": "temporarily_unavailable"},
+    )
+
+
+def test_a_web_check_answers_within_its_deadline(app, web, requests_mock, sleeps, integration_id):
+    rate_limited_for_ten_minutes(requests_mock)
+    page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
+    message = "The attendance system did not answer within 10 seconds. Try again in a few minutes."
+    assert message in page
+    assert waits(sleeps) == []  # the Retry-After would pass the deadline: given up at once, not waited out
+    assert stored(app).health_message == message
+    assert all(request.timeout == pytest.approx((5, 10), abs=1) for request in requests_mock.request_history)
+
+
+def test_the_deadline_message_reads_in_japanese(web, requests_mock, integration_id):
+    rate_limited_for_ten_minutes(requests_mock)
+    page = web.post(f"/admin/integrations/{integration_id}/check?lang=ja", follow_redirects=True)
+    assert "勤怠システムが10秒以内に応答しませんでした。" in page.get_data(as_text=True)
+
+
+def test_the_cli_check_may_wait_longer(app, requests_mock, sleeps, integration_id):
+    rate_limited_for_ten_minutes(requests_mock)
+    result = app.test_cli_runner().invoke(args=["integrations", "check", "本社"])
+    assert result.exit_code == 1
+    assert "did not answer within 60 seconds" in result.stderr and waits(sleeps) == []
+
+
+def test_a_429_from_the_token_endpoint_is_waited_out_within_the_deadline(
+    app, web, requests_mock, sleeps, integration_id
+):
+    jobcan_at(requests_mock, OLD)
+    requests_mock.post(
+        f"{OLD}/oauth/token",
+        [
+            {"status_code": 429, "headers": {"Retry-After": "1"}, "json": {"error": "temporarily_unavailable"}},
+            {"json": {"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": SCOPES}},
+        ],
+    )
+    page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
+    assert "Connected to Jobcan." in page and waits(sleeps) == [1.0]
+
+
+# --- custom URLs may not reach cloud metadata -------------------------------------------------------------
+
+
+def test_the_form_refuses_a_metadata_url_and_names_the_field(app, web, requests_mock):
+    page = web.post("/admin/integrations/new/jobcan", data=dict(FORM, api_base_url="http://169.254.169.254/latest"))
+    text = page.get_data(as_text=True)
+    assert "API base URL: 169.254.169.254 is a link-local address, where cloud metadata services answer." in text
+    assert "unless HUB_ALLOW_PRIVATE_URLS=1 is set" in text
+    assert requests_mock.request_history == []
+    with app.app_context():
+        assert db.session.scalars(select(Integration)).all() == []
+
+
+def test_hub_allow_private_urls_lets_the_form_use_such_an_address(tmp_path, sleeps, requests_mock):
+    app = hub(tmp_path, sleeps, HUB_ALLOW_PRIVATE_URLS=True)
+    web = app.test_client()
+    web.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    proxy = "http://169.254.10.20"
+    jobcan_at(requests_mock, proxy)
+    response = web.post("/admin/integrations/new/jobcan", data=dict(FORM, api_base_url=proxy, auth_base_url=proxy))
+    assert response.status_code == 302 and sent_to(requests_mock, proxy)
+
+
+def test_hub_integrations_add_refuses_a_metadata_host(app, requests_mock):
+    settings = {
+        "client_id": "cid",
+        "client_secret": "x",
+        "environment": "custom",
+        "api_base_url": OLD,
+        "auth_base_url": "http://metadata.google.internal/computeMetadata/v1",
+    }
+    assignments = [part for field, value in settings.items() for part in ("--set", f"{field}={value}")]
+    result = app.test_cli_runner().invoke(args=["integrations", "add", "jobcan", "本社", *assignments])
+    assert result.exit_code == 2
+    assert "auth_base_url: Auth base URL: metadata.google.internal is a cloud metadata service." in result.stderr
+    assert requests_mock.request_history == []
+
+
+def test_a_host_name_is_checked_again_before_the_check_sends(tmp_path, sleeps, dns):
+    """Saved while the name pointed at the simulator; it then points at the metadata service."""
+    config = SimulatorConfig(employees=2, start=date(2026, 11, 2), end=date(2026, 11, 6))
+    with JobcanSimulator(config) as sim:
+        dns["hr-proxy.example"] = ["127.0.0.1"]
+        url = f"http://hr-proxy.example:{urlsplit(sim.url).port}"
+        app = hub(tmp_path, sleeps)
+        web = app.test_client()
+        web.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+        settings = dict(
+            FORM, client_id=sim.client_id, client_secret=sim.client_secret, api_base_url=url, auth_base_url=url
+        )
+        assert web.post("/admin/integrations/new/jobcan", data=settings).status_code == 302
+        reached = sim.stats["total"]
+        dns["hr-proxy.example"] = ["169.254.169.254"]
+        page = web.post(f"/admin/integrations/{stored(app).id}/check", follow_redirects=True).get_data(as_text=True)
+        assert "hr-proxy.example (169.254.169.254) is a link-local address" in page
+        assert sim.stats["total"] == reached  # nothing was sent
+
+
+def test_the_fixed_environments_are_not_custom_urls():
+    """The policy guards what an admin types; Jobcan's own hosts are constants (and public)."""
+    assert set(ENVIRONMENTS) == {"production", "sandbox"}
