@@ -1,12 +1,14 @@
-"""Security headers, the login requirement on every page, and safe redirects."""
+"""Security headers, the login requirement on every page, plain query strings, and safe redirects."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from hub.characters import control_character
 from hub.extensions import login_manager
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -27,8 +29,18 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.setup", "static", "health
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_control_characters)
     app.before_request(_require_login)
     app.after_request(_set_security_headers)
+
+
+def _refuse_control_characters():
+    """400 for a query string with a control character (``?q=a%00b``): no page's search or filter takes one,
+    and a NUL in a PostgreSQL query is a server error. Forms check their own fields (hub.forms.HubForm)."""
+    for name, value in request.args.items(multi=True):
+        if control_character(name) is not None or control_character(value) is not None:
+            abort(400, description=_("The address contains a control character (such as NUL). Check the link."))
+    return None
 
 
 def _require_login():

@@ -1,19 +1,20 @@
 """Login and first-admin forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from hub.forms import HubForm
 
 MIN_PASSWORD_LENGTH = 10
 
 
-class LoginForm(FlaskForm):
+class LoginForm(HubForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address."))])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
-class FirstAdminForm(FlaskForm):
+class FirstAdminForm(HubForm):
     email = EmailField(
         _l("Email"),
         validators=[

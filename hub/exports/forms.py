@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
 
 from hub.exports.service import MAX_MEMBER_CODES, parse_member_codes, unknown_member_codes
+from hub.forms import HubForm
 
 MAX_PERIOD_DAYS = 366
 
 
-class ExportForm(FlaskForm):
+class ExportForm(HubForm):
     start = DateField(_l("From"), [DataRequired(_l("Enter the first day as YYYY-MM-DD."))])
     end = DateField(_l("To"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])
     integration = SelectField(_l("Integration"), default="")
