@@ -11,7 +11,10 @@ import html
 import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from wtforms import StringField
 
+from hub import hookimpl
+from hub.exporters import Exporter
 from hub.extensions import db
 from hub.forms import HubForm
 from hub.models import AuditLog, Integration, Member, Project, User
@@ -163,6 +166,41 @@ def test_a_plugins_settings_field_gets_the_same_check(with_provider):
     response = client.post("/admin/integrations/new/fakehr", data=data)
     assert response.status_code == 200 and CONTROL_MESSAGE in page_of(response)
     assert count(app, Integration) == 0
+
+
+class TitleForm(FlaskForm):
+    title = StringField("Title", default="勤怠")
+
+
+class TitledExporter(Exporter):
+    """A plugin's exporter with a free-text option, in a plain FlaskForm."""
+
+    name = "titled"
+    label = "Titled"
+    options_form = TitleForm
+
+    def write(self, rows, stream, options) -> None:
+        stream.write(options["title"].encode())
+
+
+class TitledPlugin:
+    @hookimpl
+    def hub_exporters(self):
+        return [TitledExporter()]
+
+
+def test_an_exporters_text_option_gets_the_same_check_on_the_page_and_the_command(tmp_path):
+    app = make_app(tmp_path, plugins=[TitledPlugin()])
+    create_test_admin(app)
+    client = app.test_client()
+    client.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    data = {"start": "2026-11-01", "end": "2026-11-30", "options-title": "勤\x00怠"}
+    response = client.post("/exports/?exporter=titled", data=data)
+    assert response.status_code == 200 and CONTROL_MESSAGE in page_of(response)
+    args = ["export", "titled", "--from", "2026-11-01", "--to", "2026-11-30", "--title", "勤\x00怠"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2 and f"--title: {CONTROL_MESSAGE}" in result.output
+    assert count(app, AuditLog) == 0  # no export was recorded
 
 
 def test_every_form_of_the_core_is_a_hub_form(app):

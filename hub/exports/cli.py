@@ -148,7 +148,9 @@ def _options(exporter: Exporter, given: Mapping[str, Any]) -> dict[str, Any]:
             data[name] = str(value)
     form = with_text_checks(exporter.options_form)(formdata=data, meta={"csrf": False})
     if not form.validate():
-        problems = "; ".join(f"--{name.replace('_', '-')}: {' '.join(errors)}" for name, errors in form.errors.items())
+        problems = "; ".join(
+            f"--{name.replace('_', '-')}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+        )
         raise click.UsageError(problems)
     return dict(form.data)
 
