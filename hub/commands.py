@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from hub.characters import TEXT
 from hub.extensions import db
 
 
@@ -117,7 +118,7 @@ def worker_command(workers: int, periodic: bool) -> None:
 
 
 @click.command("create-admin")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--reset", is_flag=True, help="Set a new password for an existing admin.")
 @with_appcontext

@@ -5,6 +5,10 @@ An import checks every line first and reports each bad one by its line number (l
 quoted cell spanning lines counts them all), then writes everything in one transaction, or nothing. An
 importer is a function ``(data, filename) → ImportResult`` that raises ImportFailed; :mod:`hub.importing` runs
 it from a page or a command.
+
+A file is refused, too, for a cell with a control character (a tab and the line breaks of a quoted cell
+excepted; :mod:`hub.characters`) and for lines in another encoding than the rest (:func:`decode_csv`). At most
+MAX_ERRORS errors are listed, then how many more there are.
 """
 
 from __future__ import annotations
@@ -18,10 +22,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from hub.characters import LINE_BREAKS_AND_TABS, code_point, control_character
 
 T = TypeVar("T")
 
+#: The errors a refused file lists; past them, one more line says how many were left out.
 MAX_ERRORS = 50
+_UTF8_BOM = b"\xef\xbb\xbf"
+_ASCII = bytes(range(0x80))
 #: The longest file name an import keeps (AttendanceDay.source_file, the audit log's target).
 MAX_FILE_NAME = 255
 
@@ -45,12 +55,81 @@ class ImportFailed(Exception):
         self.errors = errors
 
 
+class RowErrors:
+    """The errors a check finds: the first MAX_ERRORS kept, later ones only counted (a file may hold a million
+    bad cells, and formatting each message would take longer than the rest of the import)."""
+
+    def __init__(self, errors: Iterable[RowError] = ()):
+        self.kept: list[RowError] = []
+        self.more = 0
+        self.first_more_line = 0
+        self.stopped_at = 0  # the line of an error past the kept ones, where a check read no further
+        self.extend(errors)
+
+    @property
+    def full(self) -> bool:
+        """Whether a further error is only counted (so its message need not be made)."""
+        return len(self.kept) >= MAX_ERRORS
+
+    def count(self, line: int) -> None:
+        """One more error on ``line``, past the kept ones."""
+        self.more += 1
+        self.first_more_line = self.first_more_line or line
+
+    def append(self, error: RowError) -> None:
+        if self.full:
+            self.count(error.line)
+        else:
+            self.kept.append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+    def __bool__(self) -> bool:
+        return bool(self.kept)
+
+    def listed(self) -> list[RowError]:
+        """The kept errors by line, then how many more there are, or where the check stopped."""
+        listed = sorted(self.kept, key=lambda error: error.line)
+        if self.more:
+            more = ngettext("…and %(num)d more error.", "…and %(num)d more errors.", self.more)
+            listed.append(RowError(self.first_more_line, more))
+        if self.stopped_at:
+            stopped = _("More errors from this line on; checking stopped after %(count)d errors.", count=MAX_ERRORS)
+            listed.append(RowError(self.stopped_at, stopped))
+        return listed
+
+
 def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) or CP932 (Shift_JIS as Excel saves it)."""
+    """UTF-8 (with or without BOM) or CP932 (Shift_JIS as Excel saves it), decided for the whole file.
+
+    A file that decodes as UTF-8 is UTF-8. One that does not is still UTF-8 when it starts with the UTF-8 BOM,
+    or when more of its non-ASCII bytes are on lines that decode as UTF-8 than on lines that do not: then each
+    line that does not is refused (a stray line pasted from another file, which CP932 would read as mojibake).
+    Otherwise the file is CP932, and must decode as CP932 as a whole. CP932 text seldom forms valid UTF-8, and
+    then only in short runs (two half-width katakana such as ﾃｱ), so a real CP932 file is not refused.
+    """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    not_utf8 = _("This line is not UTF-8, unlike the rest of the file. Save the whole file as UTF-8.")
+    errors = RowErrors()
+    utf8_bytes = other_bytes = 0
+    for line, raw in enumerate(data.removeprefix(_UTF8_BOM).splitlines(), start=1):
+        non_ascii = len(raw.translate(None, _ASCII))
+        if not non_ascii:
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            other_bytes += non_ascii
+            errors.append(RowError(line, not_utf8))
+        else:
+            utf8_bytes += non_ascii
+    if errors and (data.startswith(_UTF8_BOM) or utf8_bytes > other_bytes):
+        raise ImportFailed(errors.listed())
     try:
         return data.decode("cp932")
     except UnicodeDecodeError as exc:
@@ -75,6 +154,9 @@ def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         raise ImportFailed([RowError(1, _("The file is empty."))]) from None
     except csv.Error as exc:
         raise ImportFailed([RowError(1, _("Not a CSV file: %(error)s", error=exc))]) from exc
+    problem = control_problem(header)
+    if problem:
+        raise ImportFailed([RowError(1, problem)])
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         line = reader.line_num
@@ -89,30 +171,47 @@ def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     return header, rows()
 
 
+def control_problem(cells: Sequence[str]) -> str | None:
+    """Why a row cannot be read when a cell holds a control character (a tab or a quoted line break may)."""
+    for column, cell in enumerate(cells, start=1):
+        found = control_character(cell, LINE_BREAKS_AND_TABS)
+        if found is not None:
+            return _(
+                "The cell in column %(column)d contains the control character %(character)s; remove it.",
+                column=column,
+                character=code_point(found),
+            )
+    return None
+
+
 def header_keys(header: Sequence[str], columns: Mapping[str, Sequence[str]], required: Sequence[str]) -> list[str]:
     """The key of each header cell, by the names of ``columns`` (key → accepted names, the first shown).
 
     Names compare after NFKC, trimming and case folding, with spaces read as ``_``. An unknown or repeated
-    column, or a missing required one, raises ImportFailed naming the accepted columns.
+    column, or a missing required one, raises ImportFailed naming the accepted columns (at most MAX_ERRORS
+    problems are listed).
     """
     aliases = {name.lower(): key for key, names in columns.items() for name in names}
     keys: list[str] = []
-    problems: list[str] = []
+    seen: set[str] = set()
+    problems = RowErrors()
     for cell in header:
         name = unicodedata.normalize("NFKC", cell).strip()
         key = aliases.get(name.lower().replace(" ", "_"))
-        if key is None:
-            problems.append(_("The column “%(name)s” is unknown.", name=name))
-        elif key in keys:
-            problems.append(_("The column “%(name)s” appears twice.", name=name))
+        if (key is None or key in seen) and problems.full:
+            problems.count(1)
+        elif key is None:
+            problems.append(RowError(1, _("The column “%(name)s” is unknown.", name=name)))
+        elif key in seen:
+            problems.append(RowError(1, _("The column “%(name)s” appears twice.", name=name)))
         keys.append(key or "")
+        seen.add(key or "")
     for key in required:
-        if key not in keys:
-            problems.append(_("The column “%(name)s” is missing.", name=columns[key][0]))
+        if key not in seen:
+            problems.append(RowError(1, _("The column “%(name)s” is missing.", name=columns[key][0])))
     if problems:
         accepted = ", ".join(names[0] for names in columns.values())
-        problems.append(_("Accepted columns: %(accepted)s.", accepted=accepted))
-        raise ImportFailed([RowError(1, problem) for problem in problems])
+        raise ImportFailed([*problems.listed(), RowError(1, _("Accepted columns: %(accepted)s.", accepted=accepted))])
     return keys
 
 
@@ -133,40 +232,46 @@ def check_lines(
     read: Callable[[int, list[str]], T],
     key: Callable[[T], Hashable],
     duplicate: Callable[[T, int], str],
-) -> tuple[list[T], list[RowError]]:
-    """Every line read by ``read(line, cells)``, and the errors: a ValueError it raises is that line's error; a
-    row whose ``key`` an earlier line had is the error ``duplicate(row, earlier line)``.
+) -> tuple[list[T], RowErrors]:
+    """Every line read by ``read(line, cells)``, and the errors: a cell with a control character, or a
+    ValueError ``read`` raises, is that line's error; a row whose ``key`` an earlier line had is the error
+    ``duplicate(row, earlier line)``.
 
-    Stops after MAX_ERRORS errors; a CSV syntax error ends the file with an error on its line.
+    Stops at the first error past MAX_ERRORS, noting its line (reading on would cost as much as a good file,
+    for errors nobody is shown); a CSV syntax error ends the file with an error on its line.
     """
     rows: list[T] = []
-    errors: list[RowError] = []
+    errors = RowErrors()
     seen: dict[Hashable, int] = {}
     try:
         for line, cells in lines:
             try:
+                problem = control_problem(cells)
+                if problem:
+                    raise ValueError(problem)
                 row = read(line, cells)
-            except ValueError as exc:
-                errors.append(RowError(line, str(exc)))
-            else:
                 row_key = key(row)
                 if row_key in seen:
-                    errors.append(RowError(line, duplicate(row, seen[row_key])))
-                else:
-                    seen[row_key] = line
-                    rows.append(row)
-            if len(errors) >= MAX_ERRORS:
-                break
+                    raise ValueError(duplicate(row, seen[row_key]))
+            except ValueError as exc:
+                if errors.full:
+                    errors.stopped_at = line
+                    break
+                errors.append(RowError(line, str(exc)))
+            else:
+                seen[row_key] = line
+                rows.append(row)
     except ImportFailed as broken:
         errors.extend(broken.errors)
     return rows, errors
 
 
-def refuse(errors: list[RowError], no_data: str | None = None) -> None:
-    """Raise ImportFailed with the errors by line (at most MAX_ERRORS); with ``no_data``, the file had no data
-    line and that is the error."""
-    if errors:
-        raise ImportFailed(sorted(errors, key=lambda error: error.line)[:MAX_ERRORS])
+def refuse(errors: RowErrors | list[RowError], no_data: str | None = None) -> None:
+    """Raise ImportFailed with the errors by line (at most MAX_ERRORS, then how many more); with ``no_data``,
+    the file had no data line and that is the error."""
+    found = errors if isinstance(errors, RowErrors) else RowErrors(errors)
+    if found:
+        raise ImportFailed(found.listed())
     if no_data is not None:
         raise ImportFailed([RowError(2, no_data)])
 

@@ -47,5 +47,6 @@ def _http_error(error: HTTPException):
         413: _("The file is too large."),
     }
     custom = error.description != type(error).description
-    message = error.description if error.code == 403 and custom else messages.get(error.code)
+    # A 400 or 403 the hub raised with its own description says what was wrong; it is written for the admin.
+    message = error.description if error.code in (400, 403) and custom else messages.get(error.code)
     return render_template("error.html", code=error.code, message=message or error.name), error.code

@@ -1,20 +1,73 @@
-"""Form fields shared by the core and by plugins' settings forms."""
+"""The hub's base form and the form fields shared by the core and by plugins' settings forms."""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
-from wtforms.validators import ValidationError
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
 
+from hub.characters import LINE_BREAKS_AND_TABS, control_character
+from hub.codes import CodeError, checked_code, normalize_code
 from hub.providers import URLNotAllowed, URLPolicy
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 #: Fields the core's integration form puts around a provider's settings form: a provider must not use them.
 CORE_FIELDS = ("csrf_token", "name", "auto_sync")
+
+
+class _NoControlCharacters:
+    """Refuses a submitted value holding a control character (:mod:`hub.characters`); a text area may hold
+    tabs and line breaks. Runs first and stops the field's other checks, so none of them queries with it."""
+
+    def __init__(self, multiline: bool):
+        self.allowed = LINE_BREAKS_AND_TABS if multiline else ""
+
+    def __call__(self, form, field) -> None:
+        for value in field.raw_data or ():
+            if isinstance(value, str) and control_character(value, self.allowed) is not None:
+                raise StopValidation(_l("Remove control characters (such as NUL) from this field."))
+
+
+class HubForm(FlaskForm):
+    """The base of every form of the hub: each text field (any StringField, so also passwords, e-mail
+    addresses, URLs and text areas) refuses control characters with a message on the field."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, StringField):
+                check = _NoControlCharacters(multiline=isinstance(field, TextAreaField))
+                field.validators = [check, *field.validators]
+            return field
+
+
+@cache
+def with_text_checks(form_class: type[FlaskForm]) -> type[FlaskForm]:
+    """``form_class`` with :class:`HubForm`'s checks: how the core uses a plugin's form (a plain FlaskForm)."""
+    if issubclass(form_class, HubForm):
+        return form_class
+    return type(form_class.__name__, (HubForm, form_class), {"__module__": form_class.__module__})
+
+
+class CodeField(StringField):
+    """An employee or project code, normalized as :func:`hub.codes.normalize_code` compares codes; one with an
+    invisible character left inside (a zero-width space, a BOM) is refused: it would look like another code."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("filters", [normalize_code])
+        super().__init__(label, validators, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        try:
+            checked_code(self.data, str(self.label.text))
+        except CodeError as exc:
+            raise StopValidation(str(exc)) from exc
 
 
 class SecretField(PasswordField):

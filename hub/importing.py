@@ -15,14 +15,14 @@ from flask.cli import with_appcontext
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from hub.csvfiles import Importer, ImportFailed, RowError, source_name
 from hub.extensions import db
+from hub.forms import HubForm
 
 
-class ImportForm(FlaskForm):
+class ImportForm(HubForm):
     file = FileField(
         _l("CSV file"),
         [FileRequired(_l("Choose a CSV file.")), FileAllowed(["csv", "txt"], _l("Choose a .csv file."))],

@@ -1,4 +1,5 @@
-"""Security headers, the login requirement on every page, bounded ids in URLs, safe redirects, and proxies.
+"""Security headers, the login requirement on every page, plain query strings, bounded ids in URLs, safe
+redirects, and proxies.
 
 Behind ``HUB_TRUSTED_PROXIES`` proxies, the client's address and scheme come from their forwarded headers.
 """
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from hub.characters import control_character
 from hub.extensions import login_manager
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -51,8 +54,18 @@ def init_app(app: Flask) -> None:
         # The client address (login throttling keys on it) and scheme as the last `proxies` hops saw them.
         # Without proxies the headers are ignored: anyone can write them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    app.before_request(_refuse_control_characters)
     app.before_request(_require_login)
     app.after_request(_set_security_headers)
+
+
+def _refuse_control_characters():
+    """400 for a query string with a control character (``?q=a%00b``): no page's search or filter takes one,
+    and a NUL in a PostgreSQL query is a server error. Forms check their own fields (hub.forms.HubForm)."""
+    for name, value in request.args.items(multi=True):
+        if control_character(name) is not None or control_character(value) is not None:
+            abort(400, description=_("The address contains a control character (such as NUL). Check the link."))
+    return None
 
 
 def _require_login():

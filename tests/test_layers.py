@@ -310,6 +310,7 @@ def test_every_area_is_listed():
 
 PLUMBING = (
     "hub.audit",
+    "hub.characters",
     "hub.chunks",
     "hub.codes",
     "hub.config",

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from hub import audit, crowdlog, store
 from hub.cells import unneutralize
-from hub.codes import normalize_code
+from hub.codes import checked_code
 from hub.csvfiles import (
     ImportFailed,
     ImportResult,
@@ -114,7 +114,7 @@ def _read_row(line: int, cells: list[str], members: dict[str, Member]) -> Attend
     raw = cells_by_key(crowdlog.KEYS, [unneutralize(cell) for cell in cells])
     if not raw["code"]:
         raise ValueError(_("%(column)s is empty.", column=crowdlog.LABELS["code"]))
-    code = normalize_code(raw["code"])
+    code = checked_code(raw["code"], crowdlog.LABELS["code"])
     member = members.get(code)
     if member is None:
         raise ValueError(_("No member has the employee code %(code)s.", code=code))

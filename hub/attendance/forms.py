@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, ValidationError
 
+from hub.forms import HubForm
 from hub.sync.lifecycle import SyncPeriodError, check_period
 
 
-class SyncForm(FlaskForm):
+class SyncForm(HubForm):
     integration = SelectField(_l("Integration"), coerce=int, validate_choice=False)
     start = DateField(_l("From"), [DataRequired(_l("Enter the first day as YYYY-MM-DD."))])
     end = DateField(_l("To"), [DataRequired(_l("Enter the last day as YYYY-MM-DD."))])

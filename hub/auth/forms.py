@@ -1,19 +1,19 @@
 """Login and first-admin forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, ValidationError
 
 from hub.auth.passwords import password_problem
+from hub.forms import HubForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(HubForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address."))])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
-class FirstAdminForm(FlaskForm):
+class FirstAdminForm(HubForm):
     email = EmailField(
         _l("Email"),
         validators=[

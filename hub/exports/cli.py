@@ -22,11 +22,13 @@ from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from hub.characters import TEXT
 from hub.dates import DateOutOfRange, check_record_date
 from hub.exporters import Exporter, ExportError
 from hub.exports.query import ExportFilter
 from hub.exports.service import parse_member_codes, run_export, unknown_member_codes
 from hub.extensions import db
+from hub.forms import with_text_checks
 from hub.models import Integration, Member
 from hub.plugins import exporters
 
@@ -79,10 +81,16 @@ def exporter_command(app: Flask, exporter: Exporter) -> click.Command:
         click.Option(["--from", "start"], required=True, metavar="YYYY-MM-DD", help="First work date (inclusive)."),
         click.Option(["--to", "end"], required=True, metavar="YYYY-MM-DD", help="Last work date (inclusive)."),
         *option_params,
-        click.Option(["--integration"], metavar="NAME", help="Only days synced from this integration (連携名)."),
-        click.Option(["--department"], metavar="X", help="Only members of this department (部署)."),
         click.Option(
-            ["--member", "members"], multiple=True, metavar="CODE", help="Only this member (社員コード); repeatable."
+            ["--integration"], type=TEXT, metavar="NAME", help="Only days synced from this integration (連携名)."
+        ),
+        click.Option(["--department"], type=TEXT, metavar="X", help="Only members of this department (部署)."),
+        click.Option(
+            ["--member", "members"],
+            type=TEXT,
+            multiple=True,
+            metavar="CODE",
+            help="Only this member (社員コード); repeatable.",
         ),
         click.Option(
             ["-o", "--output"],
@@ -139,9 +147,11 @@ def _options(exporter: Exporter, given: Mapping[str, Any]) -> dict[str, Any]:
                 data[name] = "y"
         elif value is not None:
             data[name] = str(value)
-    form = exporter.options_form(formdata=data, meta={"csrf": False})
+    form = with_text_checks(exporter.options_form)(formdata=data, meta={"csrf": False})
     if not form.validate():
-        problems = "; ".join(f"--{name.replace('_', '-')}: {' '.join(errors)}" for name, errors in form.errors.items())
+        problems = "; ".join(
+            f"--{name.replace('_', '-')}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+        )
         raise click.UsageError(problems)
     return dict(form.data)
 

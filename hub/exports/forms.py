@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
 
 from hub.dates import plausible_date
 from hub.exports.service import MAX_MEMBER_CODES, parse_member_codes, unknown_member_codes
+from hub.forms import HubForm
 
 MAX_PERIOD_DAYS = 366
 
 
-class ExportForm(FlaskForm):
+class ExportForm(HubForm):
     start = DateField(_l("From"), [DataRequired(_l("Enter the first day as YYYY-MM-DD.")), plausible_date])
     end = DateField(_l("To"), [DataRequired(_l("Enter the last day as YYYY-MM-DD.")), plausible_date])
     integration = SelectField(_l("Integration"), default="")

@@ -18,6 +18,7 @@ from hub.exports.forms import ExportForm
 from hub.exports.query import ExportFilter
 from hub.exports.service import run_export
 from hub.extensions import db
+from hub.forms import with_text_checks
 from hub.models import Integration
 from hub.plugins import exporters
 from hub.settings.service import company_today
@@ -83,7 +84,7 @@ def _options_form(exporter: Exporter | None):
     if exporter is None or exporter.options_form is None:
         return None
     # One CSRF token guards the page (the main form's); the options are read from the same POST.
-    return exporter.options_form(prefix=OPTIONS_PREFIX, meta={"csrf": False})
+    return with_text_checks(exporter.options_form)(prefix=OPTIONS_PREFIX, meta={"csrf": False})
 
 
 def _options_data(options) -> dict[str, Any]:

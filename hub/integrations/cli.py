@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from hub.characters import TEXT
 from hub.extensions import db
 from hub.integrations.forms import integration_form_class, provider_values
 from hub.integrations.service import (
@@ -36,8 +37,8 @@ def integrations_group() -> None:
 
 
 @integrations_group.command("add")
-@click.argument("provider_name", metavar="PROVIDER")
-@click.argument("name")
+@click.argument("provider_name", metavar="PROVIDER", type=TEXT)
+@click.argument("name", type=TEXT)
 @click.option(
     "--set",
     "assignments",
@@ -143,7 +144,7 @@ def list_command(as_json: bool) -> None:
 
 
 @integrations_group.command("check")
-@click.argument("name")
+@click.argument("name", type=TEXT)
 @with_appcontext
 def check_command(name: str) -> None:
     """Test an integration's stored credentials and scopes."""

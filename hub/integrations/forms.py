@@ -7,11 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from hub.forms import CORE_FIELDS
+from hub.forms import CORE_FIELDS, HubForm
 from hub.providers import Provider
 
 
-class IntegrationCoreForm(FlaskForm):
+class IntegrationCoreForm(HubForm):
     name = StringField(
         _l("Integration name"),
         [DataRequired(_l("Enter a name that tells this integration apart.")), Length(max=100)],

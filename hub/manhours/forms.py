@@ -4,11 +4,10 @@ the project add/edit form."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from hub.codes import normalize_code
+from hub.forms import CodeField, HubForm
 from hub.manhours.projects import CODE_MAX_LENGTH, NAME_MAX_LENGTH
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
 
@@ -53,10 +52,10 @@ class DurationField(StringField):
             raise ValidationError(str(exc)) from exc
 
 
-def day_form(entries, projects, unit: int, formdata=None) -> FlaskForm:
+def day_form(entries, projects, unit: int, formdata=None) -> HubForm:
     """A form with a field ``project_<id>`` per booked project and ``new_project``/``new_minutes``."""
 
-    class DayForm(FlaskForm):
+    class DayForm(HubForm):
         new_project = SelectField(_l("Project"), choices=[], default="")
         new_minutes = DurationField(_l("Man-hours"), unit=unit)
 
@@ -95,12 +94,8 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ProjectForm(FlaskForm):
-    code = StringField(
-        _l("Project code"),
-        [DataRequired(_l("Enter the project code.")), Length(max=CODE_MAX_LENGTH)],
-        filters=[normalize_code],
-    )
+class ProjectForm(HubForm):
+    code = CodeField(_l("Project code"), [DataRequired(_l("Enter the project code.")), Length(max=CODE_MAX_LENGTH)])
     name = StringField(
         _l("Project name"), [DataRequired(_l("Enter the project name.")), Length(max=NAME_MAX_LENGTH)], filters=[_strip]
     )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hub import audit
 from hub.cells import unneutralize
 from hub.chunks import chunks
-from hub.codes import normalize_code
+from hub.codes import checked_code
 from hub.csvfiles import (
     ImportResult,
     RowError,
@@ -120,12 +120,12 @@ def _read_row(
     for key, text in raw.items():
         if not text:
             raise ValueError(_("%(column)s is empty.", column=COLUMNS[key][0]))
-    code = normalize_code(unneutralize(raw["code"]))
+    code = checked_code(unneutralize(raw["code"]), COLUMNS["code"][0])
     member = members.get(code)
     if member is None:
         raise ValueError(_("No member has the employee code %(code)s.", code=code))
     work_date = date_cell(raw["date"], COLUMNS["date"][0])
-    project_code = normalize_code(unneutralize(raw["project"]))
+    project_code = checked_code(unneutralize(raw["project"]), COLUMNS["project"][0])
     project = projects.get(project_code)
     if project is None:
         raise ValueError(_("No project has the code %(code)s.", code=project_code))

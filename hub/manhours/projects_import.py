@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from hub import audit
 from hub.cells import unneutralize
-from hub.codes import normalize_code
+from hub.codes import checked_code
 from hub.csvfiles import (
     ImportResult,
     cells_by_key,
@@ -99,7 +99,7 @@ def parse_rows(text: str) -> list[ProjectRow]:
 
 def _read_row(line: int, keys: list[str], cells: list[str]) -> ProjectRow:
     raw = cells_by_key(keys, cells)
-    code = _text(normalize_code(unneutralize(raw["code"])), "code", CODE_MAX_LENGTH)
+    code = _text(checked_code(unneutralize(raw["code"]), COLUMNS["code"][0]), "code", CODE_MAX_LENGTH)
     name = _text(raw["name"], "name", NAME_MAX_LENGTH)
     return ProjectRow(line, code, name, _active(raw.get("active", "")))
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from hub.codes import normalize_code
 from hub.dates import plausible_date
+from hub.forms import CodeField, HubForm
 from hub.models import PriceUnit
 
 
@@ -20,12 +19,8 @@ def _blank_to_none(value):
     return value or None
 
 
-class MemberForm(FlaskForm):
-    code = StringField(
-        _l("Employee code"),
-        [DataRequired(_l("Enter the employee code.")), Length(max=64)],
-        filters=[normalize_code],
-    )
+class MemberForm(HubForm):
+    code = CodeField(_l("Employee code"), [DataRequired(_l("Enter the employee code.")), Length(max=64)])
     name = StringField(_l("Name"), [DataRequired(_l("Enter the name.")), Length(max=200)], filters=[_strip])
     department = StringField(_l("Department"), [Length(max=200)], filters=[_strip, _blank_to_none])
     position = StringField(_l("Position"), [Length(max=200)], filters=[_strip, _blank_to_none])
@@ -57,5 +52,5 @@ class MemberForm(FlaskForm):
         return values
 
 
-class EndMemberForm(FlaskForm):
+class EndMemberForm(HubForm):
     end_date = DateField(_l("End date"), [DataRequired(_l("Enter the last day as YYYY-MM-DD.")), plausible_date])

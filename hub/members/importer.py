@@ -16,7 +16,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from hub import audit
-from hub.codes import normalize_code
+from hub.codes import checked_code
 from hub.csvfiles import (
     ImportResult,
     RowError,
@@ -142,7 +142,7 @@ def _read_row(keys: list[str], cells: list[str]) -> dict[str, Any]:
         if key in REQUIRED and not text:
             raise ValueError(_("%(column)s is empty.", column=label))
         if key == "code":
-            text = normalize_code(text)
+            text = checked_code(text, label)
         if key in MAX_LENGTHS and len(text) > MAX_LENGTHS[key]:
             raise ValueError(_("%(column)s is longer than %(max)d characters.", column=label, max=MAX_LENGTHS[key]))
         if key == "unit_price":

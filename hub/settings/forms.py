@@ -5,11 +5,10 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from hub.forms import TimeOfDayField
+from hub.forms import HubForm, TimeOfDayField
 from hub.models import INPUT_UNITS
 
 MAX_THRESHOLD = 240
@@ -19,7 +18,7 @@ def _timezone_choices() -> list[str]:
     return sorted(available_timezones())
 
 
-class TimesheetSettingsForm(FlaskForm):
+class TimesheetSettingsForm(HubForm):
     input_unit = SelectField(
         _l("Input unit (minutes)"),
         coerce=int,

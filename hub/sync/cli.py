@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from hub.characters import TEXT
 from hub.extensions import db
 from hub.i18n import cli_language
 from hub.models import Integration, RunStatus, SyncRun, Trigger
@@ -32,7 +33,7 @@ def _date(value: str, option: str) -> date:
 
 
 @click.command("sync")
-@click.argument("name")
+@click.argument("name", type=TEXT)
 @click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="First work date (inclusive).")
 @click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last work date (inclusive).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")

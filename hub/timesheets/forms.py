@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
+from hub.forms import HubForm
 from hub.timesheets.review import Action
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(HubForm):
     action = HiddenField(validators=[DataRequired(), AnyOf([str(action) for action in Action])])
