@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.extensions import db
-from hub.models import AttendanceDay, AuditLog, Integration, Member, SyncRun
+from hub.models import AttendanceDay, AuditLog, Integration, Member, SyncIssue, SyncRun
 from hub.records import RemoteMember
 from tests.conftest import create_test_admin, make_app
 from tests.fake_provider import FakeHR, FakePlugin
@@ -180,3 +180,19 @@ def test_create_members_from_unmatched_employees(app, web):
     # Syncing again brings the new member's attendance in (none here) and no longer reports them.
     again = web.get(location + "/members").get_data(as_text=True)
     assert "N2001" not in again
+
+
+def test_an_unmatched_code_with_an_invisible_character_is_not_offered_as_a_member(app, web, hr):
+    hr.employees.append(RemoteMember("13", "N3001\u200b", "見えない 文字"))
+    web.post("/admin/integrations/new/fakehr", data=FORM)
+    [integration] = integrations(app)
+    location = web.post(
+        "/admin/attendance/", data={"integration": integration.id, "start": "2026-11-01", "end": "2026-11-30"}
+    ).headers["Location"]
+    preview = web.get(location + "/members").get_data(as_text=True)
+    assert "N2001" in preview and "見えない 文字" not in preview
+    with app.app_context():
+        issue_id = db.session.scalar(select(SyncIssue.id).where(SyncIssue.employee_name == "見えない 文字"))
+    web.post(location + "/members", data={"issue": [str(issue_id)]})
+    with app.app_context():
+        assert set(db.session.scalars(select(Member.code))) == {"P1001", "P1002"}

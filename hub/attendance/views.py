@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from hub import audit, crowdlog
 from hub.attendance.csv_import import import_attendance
 from hub.attendance.forms import SyncForm
-from hub.codes import normalize_code
+from hub.codes import CodeError, checked_code, normalize_code
 from hub.extensions import db
 from hub.importing import import_page
 from hub.models import AuditLog, Integration, IssueKind, Member, SyncIssue, SyncRun, Trigger
@@ -110,8 +110,12 @@ def import_csv():
 
 
 def _creatable(sync_run: SyncRun) -> list[SyncIssue]:
-    """Unmatched employees that have a code no member uses yet."""
-    issues = [issue for issue in sync_run.issues if issue.kind is IssueKind.UNMATCHED_REMOTE and issue.employee_code]
+    """Unmatched employees whose code a member could have (no invisible character) and no member uses yet."""
+    issues = [
+        issue
+        for issue in sync_run.issues
+        if issue.kind is IssueKind.UNMATCHED_REMOTE and issue.employee_code and _acceptable(issue.employee_code)
+    ]
     codes = {normalize_code(issue.employee_code) for issue in issues}
     taken = set(db.session.scalars(select(Member.code).where(Member.code.in_(codes)))) if codes else set()
     unique, seen = [], set()
@@ -121,3 +125,11 @@ def _creatable(sync_run: SyncRun) -> list[SyncIssue]:
             seen.add(code)
             unique.append(issue)
     return unique
+
+
+def _acceptable(code: str) -> bool:
+    try:
+        checked_code(code, "")
+    except CodeError:
+        return False  # a look-alike of a real code: the admin fixes it in the HR system, not here
+    return True
