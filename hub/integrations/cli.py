@@ -31,6 +31,15 @@ from hub.providers import Provider
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
+_settings_option = click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A settings field of the provider; VALUE '-' reads it from standard input (for secrets).",
+)
+
+
 @click.group("integrations")
 def integrations_group() -> None:
     """Integrations with attendance systems (外部連携)."""
@@ -39,13 +48,7 @@ def integrations_group() -> None:
 @integrations_group.command("add")
 @click.argument("provider_name", metavar="PROVIDER", type=TEXT)
 @click.argument("name", type=TEXT)
-@click.option(
-    "--set",
-    "assignments",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="A settings field of the provider; VALUE '-' reads it from standard input (for secrets).",
-)
+@_settings_option
 @click.option("--no-auto-sync", is_flag=True, help="Do not sync automatically every morning.")
 @with_appcontext
 def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_auto_sync: bool) -> None:
@@ -73,14 +76,8 @@ def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_
 
 
 @integrations_group.command("edit")
-@click.argument("name")
-@click.option(
-    "--set",
-    "assignments",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="A settings field of the provider; VALUE '-' reads it from standard input (for secrets).",
-)
+@click.argument("name", type=TEXT)
+@_settings_option
 @with_appcontext
 def edit_command(name: str, assignments: tuple[str, ...]) -> None:
     """Change an integration's settings; a secret not given keeps its stored value, unless a setting it is
