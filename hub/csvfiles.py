@@ -31,7 +31,6 @@ T = TypeVar("T")
 #: The errors a refused file lists; past them, one more line says how many were left out.
 MAX_ERRORS = 50
 _UTF8_BOM = b"\xef\xbb\xbf"
-_ASCII = bytes(range(0x80))
 #: The longest file name an import keeps (AttendanceDay.source_file, the audit log's target).
 MAX_FILE_NAME = 255
 
@@ -104,31 +103,42 @@ class RowErrors:
 def decode_csv(data: bytes) -> str:
     """UTF-8 (with or without BOM) or CP932 (Shift_JIS as Excel saves it), decided for the whole file.
 
-    A file that decodes as UTF-8 is UTF-8. One that does not is still UTF-8 when it starts with the UTF-8 BOM,
-    or when more of its non-ASCII bytes are on lines that decode as UTF-8 than on lines that do not: then each
-    line that does not is refused (a stray line pasted from another file, which CP932 would read as mojibake).
-    Otherwise the file is CP932, and must decode as CP932 as a whole. CP932 text seldom forms valid UTF-8, and
-    then only in short runs (two half-width katakana such as ﾃｱ), so a real CP932 file is not refused.
+    A file that decodes as UTF-8 is UTF-8. Otherwise each line with non-ASCII bytes is evidence: a line that is
+    not UTF-8 speaks for CP932; a line that is UTF-8 with a character of three bytes or more (kana, kanji) speaks
+    for UTF-8, since CP932 text almost never forms one (a line of two-byte UTF-8 only, such as the half-width
+    katakana ﾃｱ in CP932, speaks for neither). A file with both kinds of line is refused, naming the lines of the
+    smaller kind (a stray line pasted from another file, which either reading would turn into mojibake); the
+    UTF-8 BOM, or a tie, makes it a UTF-8 file. A file with CP932 lines only must decode as CP932 as a whole.
     """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    not_utf8 = _("This line is not UTF-8, unlike the rest of the file. Save the whole file as UTF-8.")
-    errors = RowErrors()
-    utf8_bytes = other_bytes = 0
+    utf8_lines: list[int] = []
+    cp932_lines: list[int] = []
     for line, raw in enumerate(data.removeprefix(_UTF8_BOM).splitlines(), start=1):
-        non_ascii = len(raw.translate(None, _ASCII))
-        if not non_ascii:
+        if raw.isascii():
             continue
         try:
-            raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            other_bytes += non_ascii
-            errors.append(RowError(line, not_utf8))
+            cp932_lines.append(line)
         else:
-            utf8_bytes += non_ascii
-    if errors and (data.startswith(_UTF8_BOM) or utf8_bytes > other_bytes):
+            if any(ord(character) >= 0x800 for character in text):
+                utf8_lines.append(line)
+    if data.startswith(_UTF8_BOM) or (utf8_lines and len(utf8_lines) >= len(cp932_lines)):
+        stray = cp932_lines
+        message = _("This line is not UTF-8, unlike the rest of the file. Save the whole file as UTF-8.")
+    else:
+        stray = utf8_lines
+        message = _(
+            "This line is UTF-8, unlike the rest of the file (Shift_JIS). Save the whole file as UTF-8 "
+            "(in Excel: CSV UTF-8)."
+        )
+    if stray:
+        errors = RowErrors()
+        for line in stray:
+            errors.append(RowError(line, message))
         raise ImportFailed(errors.listed())
     try:
         return data.decode("cp932")

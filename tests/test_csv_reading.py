@@ -143,6 +143,35 @@ def test_half_width_katakana_alone_are_cp932(app, logged_in):
         assert set(db.session.scalars(select(Member.name))) == {"ﾃｱ", "ﾔﾏﾀﾞ ﾀﾛｳ", "ｶﾅ"}
 
 
+def test_a_longer_stray_cp932_line_does_not_turn_a_utf8_file_into_mojibake(app, logged_in):
+    """One short UTF-8 name and one longer CP932 line: lines, not bytes, decide, and the UTF-8 wins a tie."""
+    content = b"employee_code,name,department\nP1,\xe5\xb1\xb1\xe7\x94\xb0,\n" + "P2,長谷川 美智子,総務部\n".encode(
+        "cp932"
+    )
+    assert refused(upload(logged_in, "/admin/members/import", content)) == [f"Line 3: {NOT_UTF8}"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Member.id))) == 0
+
+
+def test_a_stray_utf8_line_in_a_cp932_file_is_refused_naming_it(app, logged_in):
+    lines = ["社員コード,名前,部署", "P1,山田 太郎,営業", "P2,鈴木 花子,開発", "P3,佐藤 次郎,総務"]
+    content = "\n".join(lines[:3]).encode("cp932") + b"\n" + lines[3].encode() + b"\n"
+    assert refused(upload(logged_in, "/admin/members/import", content)) == [
+        "Line 4: This line is UTF-8, unlike the rest of the file (Shift_JIS). Save the whole file as UTF-8 "
+        "(in Excel: CSV UTF-8)."
+    ]
+
+
+def test_a_cp932_file_of_half_width_names_is_cp932(app, logged_in):
+    """Half-width katakana pairs often form two-byte UTF-8 (ﾅｵ is C5 B5, ŵ): no evidence for UTF-8."""
+    names = ["ﾅｵ", "ﾏｷ", "ﾕｷ", "ﾀｸﾐ"]
+    assert [name.encode("cp932").decode("utf-8") for name in names[:3]] == ["ŵ", "Ϸ", "շ"]
+    content = ("employee_code,name\n" + "".join(f"P{n},{name}\n" for n, name in enumerate(names))).encode("cp932")
+    assert upload(logged_in, "/admin/members/import", content).status_code == 302
+    with app.app_context():
+        assert set(db.session.scalars(select(Member.name))) == set(names)
+
+
 def test_a_file_in_neither_encoding_is_still_named_so(app, logged_in):
     assert refused(upload(logged_in, "/admin/members/import", b"\x81\x00\xff\xfe,\x80\n")) == [
         "Line 1: The file is neither UTF-8 nor Shift_JIS (CP932)."
