@@ -25,6 +25,11 @@ def control_character(text: str, allowed: str = "") -> str | None:
     return None
 
 
+def without_control_characters(text: str) -> str:
+    """``text`` with its control characters dropped: for labels the hub makes from outside names (a file name)."""
+    return _CONTROL.sub("", text)
+
+
 def code_point(character: str) -> str:
     """``U+200B``: how messages name a character that cannot be shown."""
     return f"U+{ord(character):04X}"

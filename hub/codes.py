@@ -11,6 +11,30 @@ from hub.characters import code_point
 #: Unicode categories that show as nothing: controls (NUL, a line break), format characters (BOM, zero-width
 #: space, direction marks) and the line and paragraph separators. A code holding one looks like another code.
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+#: Characters of other categories that show as nothing as well: Unicode's Default_Ignorable_Code_Point ranges
+#: (variation selectors, the combining grapheme joiner, Hangul fillers, tag characters …; Python has no
+#: table of that property) and the blank braille pattern.
+INVISIBLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def invisible(character: str) -> bool:
+    """Whether ``character`` shows as nothing (so a code holding it looks like another code)."""
+    point = ord(character)
+    return unicodedata.category(character) in INVISIBLE_CATEGORIES or any(
+        low <= point <= high for low, high in INVISIBLE_RANGES
+    )
 
 
 class CodeError(ValueError):
@@ -27,7 +51,7 @@ def checked_code(code: str | None, label: str) -> str:
     left inside it (``label`` names the field or column in the message)."""
     normalized = normalize_code(code)
     for character in normalized:
-        if unicodedata.category(character) in INVISIBLE_CATEGORIES:
+        if invisible(character):
             raise CodeError(
                 _(
                     "%(label)s contains the invisible character %(character)s; remove it.",

@@ -24,7 +24,7 @@ from typing import TypeVar
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from hub.characters import LINE_BREAKS_AND_TABS, code_point, control_character
+from hub.characters import LINE_BREAKS_AND_TABS, code_point, control_character, without_control_characters
 
 T = TypeVar("T")
 
@@ -147,8 +147,10 @@ def decode_csv(data: bytes) -> str:
 
 
 def source_name(filename: str) -> str:
-    """The file's own name, without any folder a browser or a shell put before it."""
-    return ntpath.basename(filename).strip()[:MAX_FILE_NAME] or "upload.csv"
+    """The file's own name, without any folder a browser or a shell put before it, nor control characters
+    (the name is a label in the history and on imported days; a NUL cannot even be stored on PostgreSQL)."""
+    name = without_control_characters(ntpath.basename(filename))
+    return name.strip()[:MAX_FILE_NAME] or "upload.csv"
 
 
 def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from hub.csvfiles import MAX_ERRORS
 from hub.extensions import db
-from hub.models import AttendanceDay, Member, Project, TimeEntry
+from hub.models import AttendanceDay, AuditLog, Member, Project, TimeEntry
 
 NOT_UTF8 = "This line is not UTF-8, unlike the rest of the file. Save the whole file as UTF-8."
 
@@ -273,3 +273,18 @@ def test_exactly_the_cap_lists_every_error_and_nothing_more(app, logged_in):
     content = "社員コード,名前\n" + "".join(f"P{number},\n" for number in range(MAX_ERRORS)) + "P99,九十九\n"
     errors = refused(upload(logged_in, "/admin/members/import", content.encode()))
     assert len(errors) == MAX_ERRORS and errors[-1] == f"Line {MAX_ERRORS + 1}: 名前 is empty."
+
+
+@pytest.mark.parametrize("kind", IMPORTS)
+def test_control_characters_in_the_uploaded_file_name_are_dropped(app, logged_in, company, kind):
+    """The name is kept in the history (and on imported days); a NUL there was a 500 on PostgreSQL."""
+    path, header, good, _ = IMPORTS[kind]
+    content = ("\r\n".join([header, *good]) + "\r\n").encode()
+    response = logged_in.post(
+        path, data={"file": (io.BytesIO(content), "a\x00b\x1b[31m.csv")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        entry = db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
+        recorded = f"{entry.target} {entry.details}"
+    assert "ab[31m.csv" in recorded and "\x00" not in recorded and "\x1b" not in recorded

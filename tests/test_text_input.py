@@ -103,7 +103,18 @@ def test_the_project_form_refuses_a_nul(app, logged_in):
 
 @pytest.mark.parametrize(
     ("invisible", "shown"),
-    [("\u200b", "U+200B"), ("\ufeff", "U+FEFF"), ("\u2060", "U+2060"), ("\u00ad", "U+00AD"), ("\x00", "U+0000")],
+    [
+        ("\u200b", "U+200B"),
+        ("\ufeff", "U+FEFF"),
+        ("\u2060", "U+2060"),
+        ("\u00ad", "U+00AD"),
+        ("\x00", "U+0000"),
+        ("\ufe0f", "U+FE0F"),  # variation selector: a mark, not a format character, yet invisible
+        ("\u034f", "U+034F"),
+        ("\u3164", "U+1160"),  # the Hangul filler, as NFKC leaves it
+        ("\u2800", "U+2800"),
+        ("\U000e0100", "U+E0100"),
+    ],
 )
 def test_codes_with_an_invisible_character_are_refused_on_their_field(app, logged_in, invisible, shown):
     response = logged_in.post("/admin/members/new", data={"code": f"P10{invisible}01", "name": "似顔 絵"})
