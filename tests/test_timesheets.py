@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.models import (
@@ -110,6 +110,27 @@ def test_unknown_member_or_month_is_404(client, logged_in, sheet):
     assert client.get(f"/timesheets/999/{MONTH}").status_code == 404
     assert client.get(f"/timesheets/{sheet['taro']}/2026-13").status_code == 404
     assert client.get(f"/timesheets/{sheet['taro']}/day/2026-02-30").status_code == 404
+
+
+def test_dates_outside_the_record_window_are_404_and_store_nothing(app, client, logged_in, sheet):
+    taro, project = sheet["taro"], sheet["project"]
+    assert client.get(f"/timesheets/{taro}/9999-12").status_code == 404
+    assert client.get(f"/timesheets/{taro}/day/0001-01-01").status_code == 404
+    data = {"new_project": project, "new_minutes": "1:00"}
+    assert client.post(f"/timesheets/{taro}/day/9999-12-31", data=data).status_code == 404
+    assert client.post(f"/timesheets/{taro}/day/9999-12-31/review", data={"action": "submit"}).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count(TimeEntry.id))) == 1
+
+
+def test_a_day_page_without_projects_links_to_adding_one(app, client, logged_in):
+    with app.app_context():
+        member = Member(code="P9", name="一人 目")
+        db.session.add(member)
+        db.session.commit()
+        member_id = member.id
+    page = client.get(f"/timesheets/{member_id}/day/2026-11-02")
+    assert page.status_code == 200 and 'href="/admin/manhours/new"' in page.get_data(as_text=True)
 
 
 def test_index_opens_a_member_by_code(client, logged_in, sheet):

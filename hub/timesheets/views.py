@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hub.dates import DateOutOfRange, check_record_date
 from hub.extensions import db
 from hub.forms import format_hhmm
 from hub.manhours.forms import day_form, format_duration
@@ -178,16 +179,28 @@ def _done_message(action: review.Action, count: int) -> str:
 
 def _month_or_404(text: str) -> date:
     first = parse_month(text)
-    if first is None:
+    if first is None or not _plausible(first):
         abort(404)
     return first
 
 
 def _date_or_404(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         abort(404)
+    if not _plausible(day):
+        abort(404)
+    return day
+
+
+def _plausible(day: date) -> bool:
+    """Inside the record window: a day page must not store man-hours on 9999-12-31."""
+    try:
+        check_record_date(day)
+    except DateOutOfRange:
+        return False
+    return True
 
 
 def _shift(first: date, months: int) -> str:
