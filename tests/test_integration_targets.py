@@ -313,3 +313,17 @@ def test_a_host_name_is_checked_again_before_the_check_sends(tmp_path, sleeps, d
 def test_the_fixed_environments_are_not_custom_urls():
     """The policy guards what an admin types; Jobcan's own hosts are constants (and public)."""
     assert set(ENVIRONMENTS) == {"production", "sandbox"}
+
+
+def test_hub_integrations_edit_renames_and_turns_auto_sync_off(app, requests_mock, integration_id):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["integrations", "edit", "本社", "--set", "name=本店", "--set", "auto_sync=off"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        integration = db.session.get(Integration, integration_id)
+        assert (integration.name, integration.auto_sync) == ("本店", False)
+    with app.app_context():
+        db.session.add(Integration(provider="jobcan", name="支店", settings={}))
+        db.session.commit()
+    taken = runner.invoke(args=["integrations", "edit", "本店", "--set", "name=支店"])
+    assert taken.exit_code == 2 and "An integration named 支店 already exists." in taken.output

@@ -17,13 +17,13 @@ from hub.integrations.service import (
     CLI_CHECK_SECONDS,
     SECRET_TARGET_CHANGED,
     IntegrationError,
+    check_edit,
     check_integration,
     check_values,
     name_taken,
     provider_for,
     provider_named,
     save_integration,
-    secrets_to_enter_again,
 )
 from hub.models import Integration
 from hub.providers import Provider
@@ -95,19 +95,19 @@ def edit_command(name: str, assignments: tuple[str, ...]) -> None:
         if getattr(form_class, field).kwargs.get("default"):  # a setting saved before the field existed
             data[field] = "y"
     form = _filled_form(provider, form_class, data, assignments)
+    if name_taken(form.name.data, integration):
+        _usage(f"An integration named {form.name.data} already exists.")
     values = provider_values(form)
     given = {assignment.partition("=")[0] for assignment in assignments}
-    stale = secrets_to_enter_again(provider, integration, values, given)
-    for field in stale:
+    outcome = check_edit(provider, integration, form.name.data, values, given, CLI_CHECK_SECONDS)
+    for field in outcome.stale_secrets:
         click.echo(f"{field}: {SECRET_TARGET_CHANGED} (--set {field}=-)", err=True)
-    if stale:
+    if outcome.stale_secrets:
         sys.exit(EXIT_USAGE)
-    if any(stored.get(key) != value for key, value in values.items()):
-        result = check_values(provider, integration.name, values, CLI_CHECK_SECONDS)
-        if not result.ok:
-            click.echo(f"Not saved: {result.message}", err=True)
-            sys.exit(EXIT_FAILED)
-    save_integration(provider, integration.name, values, integration.auto_sync, integration)
+    if not outcome.ok:
+        click.echo(f"Not saved: {outcome.result.message}", err=True)
+        sys.exit(EXIT_FAILED)
+    save_integration(provider, form.name.data, values, form.auto_sync.data == "on", integration)
     db.session.commit()
     click.echo(f"Integration {integration.name} ({provider.label}) saved.")
 

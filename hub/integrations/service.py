@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -91,6 +92,37 @@ def check_values(
         url_policy=URLPolicy.configured(),
     )
     return provider.check(settings)
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    """What stands between an edit and its save: secrets to enter again, or a failed check."""
+
+    stale_secrets: list[str]
+    result: CheckResult | None  # None: nothing changed, so nothing was checked
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale_secrets and (self.result is None or self.result.ok)
+
+
+def check_edit(
+    provider: Provider,
+    integration: Integration,
+    name: str,
+    values: Mapping[str, Any],
+    entered: Collection[str],
+    seconds: float = WEB_CHECK_SECONDS,
+) -> EditCheck:
+    """The one edit rule of the page and the command: a secret bound to a changed target must be entered again;
+    changed settings are checked before they are saved."""
+    stale = secrets_to_enter_again(provider, integration, values, entered)
+    if stale:
+        return EditCheck(stale, None)
+    current = {**(integration.settings or {}), **integration.read_secrets()}
+    if any(current.get(key) != value for key, value in values.items()):
+        return EditCheck([], check_values(provider, name, values, seconds))
+    return EditCheck([], None)
 
 
 def check_integration(provider: Provider, integration: Integration, seconds: float) -> CheckResult:

@@ -17,6 +17,7 @@ from hub.integrations.service import (
     SECRET_TARGET_CHANGED,
     WEB_CHECK_SECONDS,
     IntegrationError,
+    check_edit,
     check_integration,
     check_values,
     delete_integration,
@@ -24,7 +25,6 @@ from hub.integrations.service import (
     provider_for,
     provider_named,
     save_integration,
-    secrets_to_enter_again,
 )
 from hub.models import Integration
 from hub.plugins import providers
@@ -96,16 +96,12 @@ def edit(integration_id: int):
             return _render_form(provider, form, integration)
         values = provider_values(form)
         entered = {name for name in secret_field_names(provider.settings_form) if request.form.get(name)}
-        stale = secrets_to_enter_again(provider, integration, values, entered)
-        for name in stale:
+        outcome = check_edit(provider, integration, form.name.data, values, entered)
+        for name in outcome.stale_secrets:
             form[name].errors.append(SECRET_TARGET_CHANGED)
-        if stale:
-            return _render_form(provider, form, integration)
-        current = {**(integration.settings or {}), **stored}
-        if any(current.get(key) != value for key, value in values.items()):
-            result = check_values(provider, form.name.data, values)
-            if not result.ok:
-                return _render_form(provider, form, integration, check_error=result.message)
+        if not outcome.ok:
+            check_error = outcome.result.message if outcome.result is not None else None
+            return _render_form(provider, form, integration, check_error=check_error)
         save_integration(provider, form.name.data, values, form.auto_sync.data == "on", integration)
         db.session.commit()
         flash(_("Integration %(name)s saved.", name=integration.name), "success")
