@@ -64,7 +64,7 @@ def _refuse_control_characters():
     and a NUL in a PostgreSQL query is a server error. Forms check their own fields (hub.forms.HubForm)."""
     for name, value in request.args.items(multi=True):
         if control_character(name) is not None or control_character(value) is not None:
-            abort(400, description=_("The address contains a control character (such as NUL). Check the link."))
+            abort(400, description=_("The link (URL) contains a control character (such as NUL). Check the link."))
     return None
 
 

@@ -51,7 +51,7 @@ def count(app, model) -> int:
 def test_a_query_string_with_a_control_character_is_refused(logged_in, path):
     response = logged_in.get(path)
     assert response.status_code == 400
-    assert "The address contains a control character (such as NUL). Check the link." in page_of(response)
+    assert "The link (URL) contains a control character (such as NUL). Check the link." in page_of(response)
 
 
 def test_the_refusal_comes_before_the_login(client):

@@ -59,4 +59,4 @@ def date_cell(text: str, column: str) -> date:
     try:
         return check_record_date(day)
     except DateOutOfRange as exc:
-        raise ValueError(_("%(column)s: %(reason)s", column=column, reason=exc)) from None
+        raise ValueError(_("%(field)s: %(reason)s", field=column, reason=exc)) from None
