@@ -327,3 +327,16 @@ def test_hub_integrations_edit_renames_and_turns_auto_sync_off(app, requests_moc
         db.session.commit()
     taken = runner.invoke(args=["integrations", "edit", "本店", "--set", "name=支店"])
     assert taken.exit_code == 2 and "An integration named 支店 already exists." in taken.output
+
+
+def test_hub_integrations_add_takes_name_and_auto_sync_from_set_too(app, requests_mock, sleeps):
+    jobcan_at(requests_mock, OLD)
+    settings = {"client_id": "cid", "client_secret": STORED, "environment": "custom"}
+    settings |= {"api_base_url": OLD, "auth_base_url": OLD, "name": "支店", "auto_sync": "off"}
+    assignments = [part for field, value in settings.items() for part in ("--set", f"{field}={value}")]
+    result = app.test_cli_runner().invoke(args=["integrations", "add", "jobcan", "本社", *assignments])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert [(i.name, i.auto_sync) for i in db.session.scalars(select(Integration))] == [("支店", False)]
+    again = app.test_cli_runner().invoke(args=["integrations", "add", "jobcan", "本店", *assignments])
+    assert again.exit_code == 2 and "An integration named 支店 already exists." in again.output

@@ -63,6 +63,7 @@ def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_
         if getattr(form_class, field).kwargs.get("default"):
             data[field] = "y"
     form = _filled_form(provider, form_class, data, assignments)
+    name = form.name.data  # --set name=… and --set auto_sync=… are form fields like the others
     if name_taken(name):
         _usage(f"An integration named {name} already exists.")
     values = provider_values(form)
@@ -70,7 +71,7 @@ def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_
     if not result.ok:
         click.echo(f"Not saved: {result.message}", err=True)
         sys.exit(EXIT_FAILED)
-    integration = save_integration(provider, name, values, not no_auto_sync)
+    integration = save_integration(provider, name, values, form.auto_sync.data == "on")
     db.session.commit()
     click.echo(f"Integration {integration.name} ({provider.label}) saved; id {integration.id}.")
 
