@@ -1,9 +1,9 @@
 """Where an integration's requests go, and how long a check may take: the Jobcan provider in the real app.
 
 A stored secret is only sent to the connection target it was entered for; custom URLs may not point at cloud
-metadata services; a connection check answers within its deadline whatever the provider does. Jobcan is mocked
-with requests-mock at address literals (no DNS lookups), or served on loopback (the simulator, a server that
-drips its answer) where a real connection is needed.
+metadata services; a connection check answers within its deadline whatever the provider does, and says so when
+Jobcan limits requests for longer. Jobcan is mocked with requests-mock at address literals (no DNS lookups), or
+served on loopback (the simulator, a server that drips its answer) where a real connection is needed.
 """
 
 from __future__ import annotations
@@ -212,36 +212,63 @@ def waits(sleeps: list[float]) -> list[float]:
     return [seconds for seconds in sleeps if seconds >= 0.5]
 
 
-def rate_limited_for_ten_minutes(requests_mock):
+def rate_limited_for(requests_mock, seconds: int):
+    """The token endpoint answers 429 at once, asking for a wait of ``seconds``."""
     requests_mock.post(
         f"{OLD}/oauth/token",
         status_code=429,
-        headers={"Retry-After": "600"},
+        headers={"Retry-After": str(seconds)},
         json={"error": "temporarily_unavailable"},
     )
 
 
-def test_a_web_check_answers_within_its_deadline(app, web, requests_mock, sleeps, integration_id):
-    rate_limited_for_ten_minutes(requests_mock)
+def test_a_retry_after_past_the_deadline_says_jobcan_is_limiting_requests(
+    app, web, requests_mock, sleeps, integration_id
+):
+    """Jobcan answered at once: the check says it limits requests and when to retry, not that it is silent."""
+    rate_limited_for(requests_mock, 600)
     page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
-    message = "The attendance system did not answer within 10 seconds. Try again in a few minutes."
-    assert message in page
+    message = "Jobcan is limiting requests (try again in 600 s)."
+    assert message in page and "did not answer" not in page
     assert waits(sleeps) == []  # the Retry-After would pass the deadline: given up at once, not waited out
     assert stored(app).health_message == message
     assert all(request.timeout == pytest.approx((5, 10), abs=1) for request in requests_mock.request_history)
+    with app.app_context():
+        result = check_values(JobcanProvider(sleep=sleeps.append), "本社", dict(FORM, refresh_summaries=True))
+    assert (result.status, result.message) == (CheckStatus.RATE_LIMITED, message)
 
 
-def test_the_deadline_message_reads_in_japanese(web, requests_mock, integration_id):
-    rate_limited_for_ten_minutes(requests_mock)
+def test_the_rate_limit_message_reads_in_japanese(web, requests_mock, integration_id):
+    """The provider's message is made in the check's own thread: the page's language reaches it."""
+    rate_limited_for(requests_mock, 600)
     page = web.post(f"/admin/integrations/{integration_id}/check?lang=ja", follow_redirects=True)
-    assert "勤怠システムが10秒以内に応答しませんでした。" in page.get_data(as_text=True)
+    assert "ジョブカンがリクエストを制限しています。600秒後にもう一度お試しください。" in page.get_data(as_text=True)
 
 
-def test_the_cli_check_may_wait_longer(app, requests_mock, sleeps, integration_id):
-    rate_limited_for_ten_minutes(requests_mock)
+def test_the_cli_check_may_wait_longer(app, web, requests_mock, sleeps, integration_id):
+    """A Retry-After of 30 s: the page says Jobcan is limiting requests, the command waits it out."""
+    jobcan_at(requests_mock, OLD)
+    rate_limited_for(requests_mock, 30)
+    page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
+    assert "Jobcan is limiting requests (try again in 30 s)." in page and waits(sleeps) == []
+    requests_mock.post(
+        f"{OLD}/oauth/token",
+        [
+            {"status_code": 429, "headers": {"Retry-After": "30"}, "json": {"error": "temporarily_unavailable"}},
+            {"json": {"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": SCOPES}},
+        ],
+    )
+    result = app.test_cli_runner().invoke(args=["integrations", "check", "本社"])
+    assert result.exit_code == 0, result.output
+    assert waits(sleeps) == [30.0]
+
+
+def test_the_cli_check_says_when_jobcan_limits_requests_longer(app, requests_mock, sleeps, integration_id):
+    rate_limited_for(requests_mock, 600)
     result = app.test_cli_runner().invoke(args=["integrations", "check", "本社"])
     assert result.exit_code == 1
-    assert "did not answer within 60 seconds" in result.stderr and waits(sleeps) == []
+    assert "本社: rate_limited: Jobcan is limiting requests (try again in 600 s)." in result.stderr
+    assert waits(sleeps) == []
 
 
 def test_a_429_from_the_token_endpoint_is_waited_out_within_the_deadline(
