@@ -1,22 +1,29 @@
 """Where an integration's requests go, and how long a check may take: the Jobcan provider in the real app.
 
 A stored secret is only sent to the connection target it was entered for; custom URLs may not point at cloud
-metadata services; a connection check answers within its deadline. Jobcan is mocked with requests-mock at
-address literals (no DNS lookups), or served by the simulator on loopback where a host name must resolve.
+metadata services; a connection check answers within its deadline whatever the provider does, and says so when
+Jobcan limits requests for longer. Jobcan is mocked with requests-mock at address literals (no DNS lookups), or
+served on loopback (the simulator, a server that drips its answer) where a real connection is needed.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+from flask import request
 from sqlalchemy import select
 
 from hub import hookimpl
 from hub.extensions import db
-from hub.models import Integration
+from hub.integrations import service
+from hub.integrations.service import check_values, provider_named, run_check, save_integration
+from hub.models import Health, Integration
+from hub.providers import CheckResult, CheckStatus, Deadline, ProviderSettings
 from hub_plugins.jobcan.client import ENVIRONMENTS, TOKENS
 from hub_plugins.jobcan.provider import JobcanProvider
 from hub_plugins.jobcan.simulator import JobcanSimulator, SimulatorConfig
@@ -205,36 +212,63 @@ def waits(sleeps: list[float]) -> list[float]:
     return [seconds for seconds in sleeps if seconds >= 0.5]
 
 
-def rate_limited_for_ten_minutes(requests_mock):
+def rate_limited_for(requests_mock, seconds: int):
+    """The token endpoint answers 429 at once, asking for a wait of ``seconds``."""
     requests_mock.post(
         f"{OLD}/oauth/token",
         status_code=429,
-        headers={"Retry-After": "600"},
+        headers={"Retry-After": str(seconds)},
         json={"error": "temporarily_unavailable"},
     )
 
 
-def test_a_web_check_answers_within_its_deadline(app, web, requests_mock, sleeps, integration_id):
-    rate_limited_for_ten_minutes(requests_mock)
+def test_a_retry_after_past_the_deadline_says_jobcan_is_limiting_requests(
+    app, web, requests_mock, sleeps, integration_id
+):
+    """Jobcan answered at once: the check says it limits requests and when to retry, not that it is silent."""
+    rate_limited_for(requests_mock, 600)
     page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
-    message = "The attendance system did not answer within 10 seconds. Try again in a few minutes."
-    assert message in page
+    message = "Jobcan is limiting requests (try again in 600 s)."
+    assert message in page and "did not answer" not in page
     assert waits(sleeps) == []  # the Retry-After would pass the deadline: given up at once, not waited out
     assert stored(app).health_message == message
     assert all(request.timeout == pytest.approx((5, 10), abs=1) for request in requests_mock.request_history)
+    with app.app_context():
+        result = check_values(JobcanProvider(sleep=sleeps.append), "本社", dict(FORM, refresh_summaries=True))
+    assert (result.status, result.message) == (CheckStatus.RATE_LIMITED, message)
 
 
-def test_the_deadline_message_reads_in_japanese(web, requests_mock, integration_id):
-    rate_limited_for_ten_minutes(requests_mock)
+def test_the_rate_limit_message_reads_in_japanese(web, requests_mock, integration_id):
+    """The provider's message is made in the check's own thread: the page's language reaches it."""
+    rate_limited_for(requests_mock, 600)
     page = web.post(f"/admin/integrations/{integration_id}/check?lang=ja", follow_redirects=True)
-    assert "勤怠システムが10秒以内に応答しませんでした。" in page.get_data(as_text=True)
+    assert "ジョブカンがリクエストを制限しています。600秒後にもう一度お試しください。" in page.get_data(as_text=True)
 
 
-def test_the_cli_check_may_wait_longer(app, requests_mock, sleeps, integration_id):
-    rate_limited_for_ten_minutes(requests_mock)
+def test_the_cli_check_may_wait_longer(app, web, requests_mock, sleeps, integration_id):
+    """A Retry-After of 30 s: the page says Jobcan is limiting requests, the command waits it out."""
+    jobcan_at(requests_mock, OLD)
+    rate_limited_for(requests_mock, 30)
+    page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
+    assert "Jobcan is limiting requests (try again in 30 s)." in page and waits(sleeps) == []
+    requests_mock.post(
+        f"{OLD}/oauth/token",
+        [
+            {"status_code": 429, "headers": {"Retry-After": "30"}, "json": {"error": "temporarily_unavailable"}},
+            {"json": {"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": SCOPES}},
+        ],
+    )
+    result = app.test_cli_runner().invoke(args=["integrations", "check", "本社"])
+    assert result.exit_code == 0, result.output
+    assert waits(sleeps) == [30.0]
+
+
+def test_the_cli_check_says_when_jobcan_limits_requests_longer(app, requests_mock, sleeps, integration_id):
+    rate_limited_for(requests_mock, 600)
     result = app.test_cli_runner().invoke(args=["integrations", "check", "本社"])
     assert result.exit_code == 1
-    assert "did not answer within 60 seconds" in result.stderr and waits(sleeps) == []
+    assert "本社: rate_limited: Jobcan is limiting requests (try again in 600 s)." in result.stderr
+    assert waits(sleeps) == []
 
 
 def test_a_429_from_the_token_endpoint_is_waited_out_within_the_deadline(
@@ -250,6 +284,116 @@ def test_a_429_from_the_token_endpoint_is_waited_out_within_the_deadline(
     )
     page = web.post(f"/admin/integrations/{integration_id}/check", follow_redirects=True).get_data(as_text=True)
     assert "Connected to Jobcan." in page and waits(sleeps) == [1.0]
+
+
+# --- a check answers in time whatever the provider does -----------------------------------------------------
+
+
+class _Drip(BaseHTTPRequestHandler):
+    """Answers a POST (the token request) 200 with a body sent one byte every half second: each read gets a
+    byte well within its timeout, so only a bound on the whole check ends the wait."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(40):  # 20 s at most, should a test not stop it
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                if self.server.stop.wait(0.5):
+                    break
+        except OSError:  # the client gave up
+            pass
+        finally:
+            self.server.finished.set()
+
+    def log_message(self, *args):
+        pass
+
+
+def checks_running() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("hub-check") and thread.is_alive()]
+
+
+@pytest.fixture
+def dripping():
+    """A loopback server that drips its answer until the test ends; the checks left running end with it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.stop, server.finished = threading.Event(), threading.Event()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.stop.set()
+    for check in checks_running():
+        check.join(timeout=30)
+    server.shutdown()
+    server.server_close()
+
+
+def jobcan_values(url: str) -> dict:
+    return {
+        "client_id": "cid",
+        "client_secret": STORED,
+        "environment": "custom",
+        "api_base_url": url,
+        "auth_base_url": url,
+        "refresh_summaries": True,
+        "requests_per_second": 0,
+        "concurrency": 2,
+    }
+
+
+def test_a_check_ends_at_its_deadline_while_the_provider_still_drips(app, dripping):
+    with app.app_context():
+        result = check_values(JobcanProvider(), "本社", jobcan_values(dripping.url), seconds=1.5)
+    assert result.status is CheckStatus.NETWORK
+    assert result.message == "The attendance system did not answer within 1.5 seconds. Try again in a few minutes."
+    assert not dripping.finished.is_set(), "the check waited for the whole answer"
+    assert checks_running(), "the provider's check is left to end on its own"
+
+
+def test_the_check_page_answers_while_the_provider_still_drips(app, web, dripping, monkeypatch):
+    monkeypatch.setattr(service, "WEB_CHECK_SECONDS", 1.5)
+    with app.app_context():
+        integration = save_integration(provider_named("jobcan"), "本社", jobcan_values(dripping.url), False)
+        db.session.commit()
+        integration_id = integration.id
+    page = web.post(f"/admin/integrations/{integration_id}/check?lang=ja", follow_redirects=True)
+    message = "勤怠システムが1.5秒以内に応答しませんでした。数分おいてから、もう一度お試しください。"
+    assert page.status_code == 200 and message in page.get_data(as_text=True)
+    assert not dripping.finished.is_set() and checks_running()
+    assert (stored(app).health, stored(app).health_message) == (Health.ERROR, message)
+
+
+class _Probe:
+    """A provider whose check notes where it ran, then answers or raises."""
+
+    name = "probe"
+
+    def __init__(self, error: Exception | None = None):
+        self.error, self.seen = error, {}
+
+    def check(self, settings):
+        if self.error:
+            raise self.error
+        self.seen.update(session=db.session(), path=request.path, thread=threading.current_thread())
+        return CheckResult(CheckStatus.OK, "fine")
+
+
+def test_a_check_runs_in_its_own_thread_and_database_session(app):
+    probe = _Probe()
+    settings = ProviderSettings(key="1", deadline=Deadline(5))
+    with app.test_request_context("/admin/integrations/1/check"):
+        assert run_check(probe, settings).message == "fine"
+        assert probe.seen["session"] is not db.session()  # it cannot write to the request's session
+        assert probe.seen["path"] == "/admin/integrations/1/check"  # but reads the request, as gettext does
+        assert probe.seen["thread"] is not threading.current_thread()
+    with app.app_context(), pytest.raises(ZeroDivisionError):  # a check's own failure reaches the caller
+        run_check(_Probe(ZeroDivisionError()), settings)
 
 
 # --- custom URLs may not reach cloud metadata -------------------------------------------------------------

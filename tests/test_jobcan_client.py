@@ -289,6 +289,7 @@ class Clock:
 def test_a_deadline_bounds_every_timeout_and_wait(requests_mock, client):
     clock = Clock()
     bounded = JobcanClient("1", client.options, sleep=clock.sleep, deadline=Deadline(4, clock=clock))
+    bounded._backoff = lambda attempt: 1.0
     token = requests_mock.post(
         TOKEN_URL,
         [
@@ -296,12 +297,35 @@ def test_a_deadline_bounds_every_timeout_and_wait(requests_mock, client):
             {"json": {"access_token": "t1", "token_type": "Bearer", "expires_in": 3600}},
         ],
     )
-    api = requests_mock.get(EMPLOYEES, status_code=429, headers={"Retry-After": "600"})
+
+    def slow_503(request, context):
+        clock.now += 2.5  # answered with 0.5 s left: the backoff of 1 s would pass the deadline
+        context.status_code = 503
+        return {}
+
+    api = requests_mock.get(EMPLOYEES, json=slow_503)
     with pytest.raises(DeadlineExceeded, match="did not answer within 4 seconds"):
         bounded.employees()
-    assert clock.slept == [1.0]  # Retry-After: 600 (capped at 10) would pass the deadline: given up, not slept
+    assert clock.slept == [1.0]  # the backoff was given up, not slept
     assert [call.timeout for call in token.request_history] == [(4, 4), (3, 3)]
     assert [call.timeout for call in api.request_history] == [(3, 3)]
+
+
+def test_a_retry_after_past_the_deadline_is_a_rate_limit(requests_mock, client):
+    """Jobcan answered: the caller hears that it limits requests and for how long, not that it did not answer."""
+    clock = Clock()
+    bounded = JobcanClient("1", client.options, sleep=clock.sleep, deadline=Deadline(4, clock=clock))
+    token_response(requests_mock, "t1")
+    api = requests_mock.get(EMPLOYEES, status_code=429, headers={"Retry-After": "600"})
+    with pytest.raises(RateLimited, match=r"^Jobcan is limiting requests \(try again in 600 s\)\.$"):
+        bounded.employees()
+    assert clock.slept == [] and api.call_count == 1  # Retry-After: 600 (capped at 10) is not waited
+
+    bounded._backoff = lambda attempt: 5.0
+    requests_mock.get(EMPLOYEES, status_code=429)  # no Retry-After: the backoff would pass the deadline
+    with pytest.raises(RateLimited, match=r"^Jobcan is limiting requests \(try again in a few minutes\)\.$"):
+        bounded.employees()
+    assert clock.slept == []
 
 
 def test_redirects_are_not_followed(requests_mock, client):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import copy_current_request_context, current_app, has_request_context
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -14,12 +17,14 @@ from hub.extensions import db
 from hub.forms import secret_bindings, secret_field_names
 from hub.models import Health, Integration
 from hub.plugins import providers
-from hub.providers import CheckResult, Deadline, Provider, ProviderSettings, URLPolicy
+from hub.providers import CheckResult, CheckStatus, Deadline, Provider, ProviderSettings, URLPolicy
 from hub.settings.service import company_timezone
 
 #: Seconds a connection check may take: a web page waits for it, a command can wait longer.
 WEB_CHECK_SECONDS = 10.0
 CLI_CHECK_SECONDS = 60.0
+#: Seconds past its deadline a check may take to answer for itself before the core answers for it.
+CHECK_GRACE_SECONDS = 2.0
 #: The error on a stored secret that may not be reused (see :func:`secrets_to_enter_again`).
 SECRET_TARGET_CHANGED = _l(
     "The connection target changed: enter the secret again. A stored secret is only sent to the target it was "
@@ -80,18 +85,16 @@ def _setting(value: Any) -> Any:
     return None if value == "" else value  # a blank field is stored as "" or not at all
 
 
-def check_values(
-    provider: Provider, name: str, values: Mapping[str, Any], seconds: float = WEB_CHECK_SECONDS
-) -> CheckResult:
-    """Check credentials before anything is saved, giving the provider ``seconds`` to answer."""
+def check_values(provider: Provider, name: str, values: Mapping[str, Any], seconds: float | None = None) -> CheckResult:
+    """Check credentials before anything is saved, giving the provider ``seconds`` (a web page's by default)."""
     settings = ProviderSettings(
         key=f"new:{name}",
         values=dict(values),
         timezone=company_timezone(),
-        deadline=Deadline(seconds),
+        deadline=Deadline(WEB_CHECK_SECONDS if seconds is None else seconds),
         url_policy=URLPolicy.configured(),
     )
-    return provider.check(settings)
+    return run_check(provider, settings)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def check_edit(
     name: str,
     values: Mapping[str, Any],
     entered: Collection[str],
-    seconds: float = WEB_CHECK_SECONDS,
+    seconds: float | None = None,
 ) -> EditCheck:
     """The one edit rule of the page and the command: a secret bound to a changed target must be entered again;
     changed settings are checked before they are saved."""
@@ -125,12 +128,76 @@ def check_edit(
     return EditCheck([], None)
 
 
-def check_integration(provider: Provider, integration: Integration, seconds: float) -> CheckResult:
-    """Check an integration's stored settings, giving the provider ``seconds``, and record it as its health."""
-    result = provider.check(provider_settings(integration, Deadline(seconds)))
+def check_integration(provider: Provider, integration: Integration, seconds: float | None = None) -> CheckResult:
+    """Check an integration's stored settings, giving the provider ``seconds`` (a web page's by default), and
+    record it as its health."""
+    settings = provider_settings(integration, Deadline(WEB_CHECK_SECONDS if seconds is None else seconds))
+    result = run_check(provider, settings)
     integration.health = Health.OK if result.ok else Health.ERROR
     integration.health_message = None if result.ok else result.message
     return result
+
+
+def run_check(provider: Provider, settings: ProviderSettings) -> CheckResult:
+    """``provider.check(settings)``, answered within the deadline's wall time whatever the provider does.
+
+    A read timeout bounds each socket read, not a whole answer, and a DNS lookup has no timeout at all: a
+    provider keeping its deadline can still be held far past it. So the check runs in a daemon thread and the
+    caller waits for it until the deadline plus :data:`CHECK_GRACE_SECONDS`. A check still running then is
+    left to end on its own (its deadline stops it at its next request or wait) and the answer is the
+    deadline's "did not answer in time". The thread runs in an app context of its own, so in its own database
+    session, never the caller's (the request's); in a request it carries a copy of the request context, and
+    the caller's locale, so its messages read in the admin's language.
+    """
+    deadline = settings.deadline
+    if not deadline.bounded:
+        return provider.check(settings)
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+    check = _in_context(lambda: provider.check(settings))
+
+    def run() -> None:
+        try:
+            outcome["result"] = check()
+        except BaseException as exc:  # handed to the caller, or dropped with a check that took too long
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"hub-check-{provider.name}", daemon=True).start()
+    if not done.wait(max(deadline.remaining(), 0) + CHECK_GRACE_SECONDS):
+        current_app.logger.warning(
+            "The connection check of %s (%s) is still running past its deadline of %g s; answered without it.",
+            provider.name,
+            settings.key,
+            deadline.seconds,
+        )
+        return CheckResult(CheckStatus.NETWORK, str(deadline.exceeded()))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _in_context(work: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
+    """``work`` to run in another thread: in a new app context of this app (a copy of the request context
+    when there is a request), in the caller's locale."""
+    locale = get_locale()
+
+    def localized() -> CheckResult:  # as the caller's, forced (force_locale) or not
+        if locale is None:
+            return work()
+        with force_locale(str(locale)):
+            return work()
+
+    if has_request_context():
+        return copy_current_request_context(localized)  # pushed, it pushes an app context of its own
+    app = current_app._get_current_object()
+
+    def in_app() -> CheckResult:
+        with app.app_context():
+            return localized()
+
+    return in_app
 
 
 def save_integration(

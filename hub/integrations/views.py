@@ -15,7 +15,6 @@ from hub.forms import secret_bindings, secret_field_names
 from hub.integrations.forms import integration_form_class, provider_fields, provider_values
 from hub.integrations.service import (
     SECRET_TARGET_CHANGED,
-    WEB_CHECK_SECONDS,
     IntegrationError,
     check_edit,
     check_integration,
@@ -113,7 +112,7 @@ def edit(integration_id: int):
 def check(integration_id: int):
     """Test the connection with the stored credentials."""
     integration = db.get_or_404(Integration, integration_id)
-    result = check_integration(_provider_of(integration), integration, WEB_CHECK_SECONDS)
+    result = check_integration(_provider_of(integration), integration)
     db.session.commit()
     flash(result.message or _("Connected."), "success" if result.ok else "error")
     if request.form.get("back") == "edit":

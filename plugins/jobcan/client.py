@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from flask_babel import gettext as _
 
 from hub.providers import (
     Deadline,
@@ -182,7 +183,7 @@ class JobcanClient:
                 except _RetryableAnswer as exc:
                     if attempt == self.options.max_attempts:
                         raise _status_error(exc.response, "/oauth/token") from None
-                    self._pause(self._retry_delay(exc.response, attempt))
+                    self._wait_to_retry(exc.response, attempt)
                     continue
                 except OAuthError as exc:
                     if exc.error == "invalid_client":
@@ -255,7 +256,7 @@ class JobcanClient:
             if response.status_code in RETRY_STATUSES:
                 if attempt >= self.options.max_attempts:
                     raise _status_error(response, path)
-                self._pause(self._retry_delay(response, attempt))
+                self._wait_to_retry(response, attempt)
                 continue
             if response.status_code >= 300:  # a redirect too: it is not followed
                 raise _status_error(response, path)
@@ -269,6 +270,14 @@ class JobcanClient:
 
     def _pause(self, seconds: float) -> None:
         self._deadline.sleep(seconds, self._sleep)
+
+    def _wait_to_retry(self, response: requests.Response, attempt: int) -> None:
+        """Wait before retrying ``response``'s request. A 429 whose wait would pass the deadline is reported as
+        the rate limit it is, saying when to try again: Jobcan did answer, in time."""
+        delay = self._retry_delay(response, attempt)
+        if response.status_code == 429 and delay >= self._deadline.remaining():
+            raise _rate_limited(response)
+        self._pause(delay)
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")
@@ -342,6 +351,14 @@ def _status_error(response: requests.Response, path: str) -> ProviderError:
     except ValueError:
         detail = ""
     return ProviderError(f"Jobcan answered {status} for {path}" + (f": {detail}" if detail else "."))
+
+
+def _rate_limited(response: requests.Response) -> RateLimited:
+    """Jobcan answered 429 asking for a wait longer than the call may take."""
+    header = (response.headers.get("Retry-After") or "").strip()
+    if header.isdigit():
+        return RateLimited(_("Jobcan is limiting requests (try again in %(seconds)s s).", seconds=int(header)))
+    return RateLimited(_("Jobcan is limiting requests (try again in a few minutes)."))
 
 
 def _network_error(exc: requests.RequestException) -> ProviderNetworkError:
