@@ -110,14 +110,44 @@ def test_one_address_is_throttled_over_all_accounts(client, auth, admin):
     assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
 
 
-def test_a_stranger_cannot_lock_the_admin_out(client, auth, admin):
+@pytest.mark.parametrize(
+    ("stranger", "admin_address"),
+    [
+        ("203.0.113.{}", "198.51.100.7"),
+        ("::ffff:203.0.113.{}", "::ffff:198.51.100.7"),  # IPv4 on a dual-stack socket stays per address
+        ("2001:db8:{}::1", "2001:db8:99::1"),  # one /64 each
+    ],
+)
+def test_a_stranger_cannot_lock_the_admin_out(client, auth, admin, stranger, admin_address):
     """Failing with the admin's email until throttled, from four addresses, blocks only those addresses."""
     for number in range(4):
-        stranger = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        address = {"REMOTE_ADDR": stranger.format(number)}
         for _ in range(5):
-            assert auth.login(password="wrong password", environ_base=stranger).status_code == 200
-        assert auth.login(password="wrong password", environ_base=stranger).status_code == 429
-    assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+            assert auth.login(password="wrong password", environ_base=address).status_code == 200
+        assert auth.login(password="wrong password", environ_base=address).status_code == 429
+    assert auth.login(environ_base={"REMOTE_ADDR": admin_address}).status_code == 302
+
+
+def test_the_addresses_of_one_ipv6_network_share_its_limits(client, auth, admin):
+    """One attacker usually owns a whole /64: twenty of its addresses fail five times each with the admin's
+    email, yet only the first five failures count, and the admin, elsewhere, still gets in."""
+    statuses = [
+        auth.login(password="wrong password", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{number:x}"}).status_code
+        for number in range(1, 21)
+        for _ in range(5)
+    ]
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 302
+    assert statuses.count(200) == 5 and statuses.count(429) == 95
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff:ffff:ffff:ffff"}).status_code == 429
+
+
+def test_one_ipv6_network_is_throttled_over_all_accounts(client, auth, admin):
+    for number in range(1, 21):
+        network = {"REMOTE_ADDR": f"2001:db8:1:2::{number:x}"}
+        response = auth.login(email=f"guess{number}@example.com", password="wrong password", environ_base=network)
+        assert response.status_code == 200
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:2::ff"}).status_code == 429
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 302
 
 
 def test_behind_a_trusted_proxy_clients_are_throttled_by_their_forwarded_address(tmp_path, admin_factory):

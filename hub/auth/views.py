@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from hub.auth.accounts import authenticate, create_admin, has_admin, setup_token_valid
 from hub.auth.forms import FirstAdminForm, LoginForm
-from hub.extensions import db, limiter
+from hub.extensions import client_network, db, limiter
 from hub.models import User, utcnow
 from hub.security import is_safe_next
 
@@ -25,7 +24,7 @@ def _submitted_account() -> str:
 
 
 def _account_at_client() -> str:
-    return f"login-account-client:{_submitted_account()}|{get_remote_address()}"
+    return f"login-account-client:{_submitted_account()}|{client_network()}"
 
 
 def _account() -> str:
