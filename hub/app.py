@@ -46,10 +46,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        # Failed logins only, by client address (HUB_TRUSTED_PROXIES behind a proxy): few for one account from
-        # one address, more from one address over all accounts (colleagues behind one office address), many for
-        # one account from everywhere. One address fails at most ~20 times an hour on an account, so a stranger
-        # blocks the admin elsewhere only from five or more addresses failing for an hour (README "Security").
+        # Failed logins only, by client address (an IPv6 client's /64; HUB_TRUSTED_PROXIES behind a proxy): few
+        # for one account from one address (or one device cookie), more from one address over all accounts
+        # (colleagues behind one office address), many for one account from everywhere, which a browser with
+        # the account's device cookie is exempt from (hub.auth.devices). See docs/security.md.
         HUB_LOGIN_LIMITS="5 per 15 minutes",
         HUB_LOGIN_ADDRESS_LIMITS="20 per 15 minutes",
         HUB_LOGIN_ACCOUNT_LIMITS="100 per hour",

@@ -26,9 +26,18 @@ def _too_many_requests(error):
     if request.endpoint == "auth.login":
         from hub.auth.accounts import has_admin
         from hub.auth.forms import LoginForm
+        from hub.auth.views import is_account_limit
 
         minutes = error.limit.limit.get_expiry() // 60  # the window of the limit reached: the longest wait
-        flash(_("Too many failed logins. Wait up to %(minutes)d minutes and try again.", minutes=minutes), "error")
+        if is_account_limit(error.limit):
+            message = _(
+                "Too many failed logins for this account. A browser you have logged in with before still gets in; "
+                "from any other, wait up to %(minutes)d minutes.",
+                minutes=minutes,
+            )
+        else:
+            message = _("Too many failed logins. Wait up to %(minutes)d minutes and try again.", minutes=minutes)
+        flash(message, "error")
         return render_template("auth/login.html", form=LoginForm(), has_admin=has_admin()), 429
     return render_template("error.html", code=429, message=_("Too many requests. Try again later.")), 429
 

@@ -1,5 +1,6 @@
 """The Flask extensions, created unbound here and bound to an app in the factory."""
 
+import ipaddress
 import sqlite3
 
 from flask_babel import Babel
@@ -45,4 +46,25 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def client_network() -> str:
+    """The key of every address-based limit: an IPv4 client's address, an IPv6 client's /64 network.
+
+    One subscriber (so one attacker) usually gets a whole /64 and may use any of its addresses; counting each
+    address apart would multiply their attempts. An IPv4 address on a dual-stack socket (``::ffff:a.b.c.d``)
+    stays one IPv4 address. Behind ``HUB_TRUSTED_PROXIES`` the address is the forwarded one (hub.security).
+    """
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
+limiter = Limiter(key_func=client_network)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from flask_login.utils import encode_cookie
-from itsdangerous import TimestampSigner
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from hub.auth.accounts import issue_setup_token
 from hub.auth.passwords import MIN_PASSWORD_LENGTH, common_passwords, password_problem
@@ -110,14 +110,45 @@ def test_one_address_is_throttled_over_all_accounts(client, auth, admin):
     assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
 
 
-def test_a_stranger_cannot_lock_the_admin_out(client, auth, admin):
+@pytest.mark.parametrize(
+    ("stranger", "admin_address"),
+    [
+        ("203.0.113.{}", "198.51.100.7"),
+        ("::ffff:203.0.113.{}", "::ffff:198.51.100.7"),  # IPv4 on a dual-stack socket stays per address
+        ("2001:db8:{}::1", "2001:db8:99::1"),  # one /64 each
+    ],
+)
+def test_a_stranger_cannot_lock_the_admin_out(client, auth, admin, stranger, admin_address):
     """Failing with the admin's email until throttled, from four addresses, blocks only those addresses."""
     for number in range(4):
-        stranger = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        address = {"REMOTE_ADDR": stranger.format(number)}
         for _ in range(5):
-            assert auth.login(password="wrong password", environ_base=stranger).status_code == 200
-        assert auth.login(password="wrong password", environ_base=stranger).status_code == 429
-    assert auth.login(environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+            assert auth.login(password="wrong password", environ_base=address).status_code == 200
+        assert auth.login(password="wrong password", environ_base=address).status_code == 429
+    assert auth.login(environ_base={"REMOTE_ADDR": admin_address}).status_code == 302
+
+
+def test_the_addresses_of_one_ipv6_network_share_its_limits(app, auth, admin):
+    """One attacker usually owns a whole /64: twenty of its addresses fail five times each with the admin's
+    email, yet only the first five failures count, and the admin, elsewhere, still gets in."""
+    statuses = [
+        auth.login(password="wrong password", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{number:x}"}).status_code
+        for number in range(1, 21)
+        for _ in range(5)
+    ]
+    admin_browser = AuthActions(app.test_client())
+    assert admin_browser.login(environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 302
+    assert statuses.count(200) == 5 and statuses.count(429) == 95
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff:ffff:ffff:ffff"}).status_code == 429
+
+
+def test_one_ipv6_network_is_throttled_over_all_accounts(client, auth, admin):
+    for number in range(1, 21):
+        network = {"REMOTE_ADDR": f"2001:db8:1:2::{number:x}"}
+        response = auth.login(email=f"guess{number}@example.com", password="wrong password", environ_base=network)
+        assert response.status_code == 200
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:2::ff"}).status_code == 429
+    assert auth.login(environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 302
 
 
 def test_behind_a_trusted_proxy_clients_are_throttled_by_their_forwarded_address(tmp_path, admin_factory):
@@ -180,8 +211,9 @@ def test_security_headers_and_cookie_flags(client, auth, admin):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
-    cookie = auth.login().headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookies = auth.login().headers.getlist("Set-Cookie")
+    assert {cookie.partition("=")[0] for cookie in cookies} == {"session", DEVICE_COOKIE}
+    assert all("HttpOnly" in cookie and "SameSite=Lax" in cookie for cookie in cookies)
 
 
 def test_pages_have_no_inline_script_or_style(logged_in):
@@ -410,7 +442,7 @@ def test_a_remember_me_cookie_is_no_way_around_logout(app, client, auth, admin):
 
 
 def test_a_session_ends_after_twelve_idle_hours_and_each_request_renews_it(app, client, auth, admin, monkeypatch):
-    assert "Expires=" in auth.login().headers["Set-Cookie"]  # a permanent session, renewed on every request
+    assert "Expires=" in _set_cookie(auth.login(), "session")  # a permanent session, renewed on every request
     start = int(time.time())
 
     def hours_later(hours: int) -> int:
@@ -420,3 +452,103 @@ def test_a_session_ends_after_twelve_idle_hours_and_each_request_renews_it(app, 
     assert hours_later(11) == 200
     assert hours_later(22) == 200  # 11 hours after the last request
     assert hours_later(35) == 302  # 13 idle hours
+
+
+# Device cookies: a browser the admin has logged in with gets past strangers who spend the account-wide limit.
+
+DEVICE_COOKIE = "hub_device"
+HOME = {"REMOTE_ADDR": "198.51.100.7"}  # the admin's own address, where no stranger fails
+
+
+def _set_cookie(response, name: str) -> str:
+    return next(header for header in response.headers.getlist("Set-Cookie") if header.startswith(f"{name}="))
+
+
+@pytest.fixture
+def small_limit_app(tmp_path, admin_factory):
+    """The account-wide limit at 10 an hour (the default 100 would take long here), with the usual admin."""
+    app = make_app(tmp_path, HUB_LOGIN_ACCOUNT_LIMITS="10 per hour")
+    admin_factory(app)
+    return app
+
+
+def _browser_that_logged_in(app, email=ADMIN_EMAIL, password=ADMIN_PASSWORD) -> AuthActions:
+    """A browser that logged in once, at home, and logged out again: logging out keeps its device cookie."""
+    browser = AuthActions(app.test_client())
+    assert browser.login(email=email, password=password, environ_base=HOME).status_code == 302
+    assert browser.logout().status_code == 302
+    return browser
+
+
+def _strangers_spend_the_account_limit(app) -> None:
+    strangers = AuthActions(app.test_client())
+    for number in range(10):
+        address = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        assert strangers.login(password="wrong password", environ_base=address).status_code == 200
+
+
+def test_a_device_cookie_lets_the_admin_in_while_strangers_spend_the_account_limit(small_limit_app):
+    browser = _browser_that_logged_in(small_limit_app)
+    _strangers_spend_the_account_limit(small_limit_app)
+    assert browser.login(environ_base=HOME).status_code == 302
+    refused = AuthActions(small_limit_app.test_client()).login(environ_base=HOME)  # the right password, no cookie
+    assert refused.status_code == 429
+    assert "A browser you have logged in with before still gets in" in refused.get_data(as_text=True)
+
+
+def _unsigned(genuine: str) -> str:
+    return genuine.split(".")[0]
+
+
+def _payload(genuine: str):
+    return URLSafeTimedSerializer("any key").loads_unsafe(genuine)[1]
+
+
+def _signed_with_another_key(genuine: str) -> str:
+    return URLSafeTimedSerializer("not the hub's key", salt="hub-device-cookie").dumps(_payload(genuine))
+
+
+def _signed_for_another_purpose(genuine: str) -> str:
+    return URLSafeTimedSerializer("test-secret", salt="hub-first-admin").dumps(_payload(genuine))  # a setup token
+
+
+@pytest.mark.parametrize(
+    "forge", [_unsigned, _signed_with_another_key, _signed_for_another_purpose, lambda genuine: ADMIN_EMAIL]
+)
+def test_a_forged_device_cookie_gives_no_exemption(small_limit_app, forge):
+    browser = _browser_that_logged_in(small_limit_app)
+    genuine = browser._client.get_cookie(DEVICE_COOKIE, path="/login").value
+    _strangers_spend_the_account_limit(small_limit_app)
+    forger = small_limit_app.test_client()
+    forger.set_cookie(DEVICE_COOKIE, forge(genuine), path="/login")
+    assert AuthActions(forger).login(environ_base=HOME).status_code == 429
+    assert browser.login(environ_base=HOME).status_code == 302
+
+
+def test_a_device_cookie_of_another_account_gives_no_exemption(small_limit_app, admin_factory):
+    admin_factory(small_limit_app, email="colleague@example.com", password="another long password")
+    colleague = _browser_that_logged_in(small_limit_app, "colleague@example.com", "another long password")
+    browser = _browser_that_logged_in(small_limit_app)
+    _strangers_spend_the_account_limit(small_limit_app)
+    assert colleague.login(environ_base=HOME).status_code == 429  # the admin's email from the colleague's browser
+    assert browser.login(environ_base=HOME).status_code == 302
+
+
+def test_a_stolen_device_cookie_guesses_no_faster(small_limit_app):
+    """With a device cookie, failures count per device, from whatever address: five, then 15 minutes' wait."""
+    stolen = _browser_that_logged_in(small_limit_app)._client.get_cookie(DEVICE_COOKIE, path="/login").value
+    thief = small_limit_app.test_client()
+    thief.set_cookie(DEVICE_COOKIE, stolen, path="/login")
+    for number in range(5):
+        address = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        assert AuthActions(thief).login(password="wrong password", environ_base=address).status_code == 200
+    assert AuthActions(thief).login(environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 429
+
+
+def test_the_device_cookie_is_signed_private_and_lasts_a_year(tmp_path, admin_factory):
+    app = make_app(tmp_path, SESSION_COOKIE_SECURE=True)
+    admin_factory(app)
+    cookie = _set_cookie(AuthActions(app.test_client()).login(), DEVICE_COOKIE)
+    for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/login", f"Max-Age={365 * 24 * 3600}"):
+        assert flag in cookie
+    assert ADMIN_EMAIL not in cookie
