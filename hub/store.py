@@ -5,9 +5,10 @@ members over a period, then insert the new days, update the changed ones and del
 classify records (matching, validation, locks, conflicts are theirs); :class:`DayChanges` collects what to
 write, decides what is unchanged by the content hash, and :func:`write` writes it in the caller's transaction.
 
-Rows are inserted through the Core tables, not the ORM: the ORM's bulk insert groups consecutive rows by which
-columns are None, which turns a sync's interleaved days (missing clock-outs, leave, unnamed hourly leave) into
-hundreds of small statements (docs/performance.md).
+New rows go through the driver (:mod:`hub.bulk`: COPY on PostgreSQL), not the ORM: the ORM's bulk insert groups
+consecutive rows by which columns are None, which turns a sync's interleaved days (missing clock-outs, leave,
+unnamed hourly leave) into hundreds of small statements, and encodes every value of every row on its way
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from enum import StrEnum
 
 from sqlalchemy import delete, select, update
 
+from hub import bulk
 from hub.chunks import chunks
 from hub.extensions import db
 from hub.models import AttendanceBreak, AttendanceDay, DayState, HourlyLeaveInterval, Integration, TimesheetDay
@@ -110,14 +112,35 @@ class Change(StrEnum):
     UNCHANGED = "unchanged"
 
 
+#: The columns of a day row built by :class:`DayChanges`, in order; the source and the time stamp are shared.
+DAY_COLUMNS = (
+    "member_id",
+    "work_date",
+    "clock_in",
+    "clock_out",
+    "work_minutes",
+    "break_minutes",
+    "leave",
+    "leave_name",
+    "remote_id",
+    "content_hash",
+    "raw_payload",
+)
+_DAY_KEY = (0, 1)  # member_id, work_date: one day per member and date
+
+
 @dataclass
 class DayChanges:
-    """The days one sync or import will write, from ``source``, stamped ``synced_at``."""
+    """The days one sync or import will write, from ``source``, stamped ``synced_at``.
+
+    Rows are tuples in the order of :data:`DAY_COLUMNS`: a sync builds tens of thousands, and the driver takes
+    them as they are (:mod:`hub.bulk`).
+    """
 
     source: DaySource
     synced_at: datetime
-    inserts: list[tuple[dict, DayRecord]] = field(default_factory=list)
-    updates: list[tuple[dict, DayRecord]] = field(default_factory=list)
+    inserts: list[tuple[tuple, DayRecord]] = field(default_factory=list)
+    updates: list[tuple[int, tuple, DayRecord]] = field(default_factory=list)  # (day id, row, record)
     deletes: list[int] = field(default_factory=list)
     unchanged: int = 0
 
@@ -128,55 +151,55 @@ class DayChanges:
         if stored is not None and stored.content_hash == digest and stored.came_from(self.source):
             self.unchanged += 1
             return Change.UNCHANGED
-        row = self._row(member_id, record, digest)
+        row = (
+            member_id,
+            record.work_date,
+            record.clock_in,
+            record.clock_out,
+            record.work_minutes,
+            record.break_minutes,
+            record.leave,
+            record.leave_name,
+            # A file names members by code; only a provider has ids of its own.
+            record.remote_id if self.source.integration_id is not None else None,
+            digest,
+            dict(record.raw) or None,
+        )
         if stored is None:
             self.inserts.append((row, record))
             return Change.CREATED
-        row["id"] = stored.id
-        self.updates.append((row, record))
+        self.updates.append((stored.id, row, record))
         return Change.UPDATED
 
     def remove(self, stored: StoredDay) -> None:
         self.deletes.append(stored.id)
 
-    def _row(self, member_id: int, record: DayRecord, digest: str) -> dict:
-        source = self.source
+    @property
+    def shared(self) -> dict:
+        """The column values every written day of this sync or import has."""
         return {
-            "member_id": member_id,
-            "work_date": record.work_date,
-            "clock_in": record.clock_in,
-            "clock_out": record.clock_out,
-            "work_minutes": record.work_minutes,
-            "break_minutes": record.break_minutes,
-            "leave": record.leave,
-            "leave_name": record.leave_name,
-            "integration_id": source.integration_id,
-            "source_file": source.source_file,
-            # A file names members by code; only a provider has ids of its own.
-            "remote_id": record.remote_id if source.integration_id is not None else None,
-            "content_hash": digest,
-            "raw_payload": dict(record.raw) or None,
+            "integration_id": self.source.integration_id,
+            "source_file": self.source.source_file,
             "synced_at": self.synced_at,
         }
 
 
 def write(changes: DayChanges) -> None:
     """Insert, update and delete the days of ``changes`` with their breaks and hourly leave (no commit)."""
+    db.session.flush()  # the driver-level inserts below see only what the database already has
     if changes.inserts:
-        # RETURNING with sort_by_parameter_order would cost one INSERT per row on SQLite: the ids are matched back
-        # by (member, date), unique per day, so the rows go in batches of a thousand on both databases.
-        days = AttendanceDay.__table__
-        statement = days.insert().returning(days.c.id, days.c.member_id, days.c.work_date)
-        ids = {
-            (member_id, work_date): day_id
-            for day_id, member_id, work_date in db.session.execute(statement, [row for row, _ in changes.inserts])
-        }
-        _insert_children((ids[(row["member_id"], row["work_date"])], record) for row, record in changes.inserts)
+        rows = [row for row, _record in changes.inserts]
+        ids = bulk.insert_with_ids(AttendanceDay.__table__, DAY_COLUMNS, rows, changes.shared, key=_DAY_KEY)
+        _insert_children(zip(ids, (record for _row, record in changes.inserts), strict=True))
     if changes.updates:
-        ids = [row["id"] for row, _record in changes.updates]
+        ids = [day_id for day_id, _row, _record in changes.updates]
         _delete_children(ids)
-        db.session.execute(update(AttendanceDay), [row for row, _record in changes.updates])
-        _insert_children(zip(ids, (record for _row, record in changes.updates), strict=True))
+        shared = changes.shared
+        db.session.execute(
+            update(AttendanceDay),
+            [dict(zip(DAY_COLUMNS, row, strict=True), id=day_id, **shared) for day_id, row, _record in changes.updates],
+        )
+        _insert_children((day_id, record) for day_id, _row, record in changes.updates)
     if changes.deletes:
         _delete_children(changes.deletes)
         for chunk in chunks(changes.deletes):
@@ -184,17 +207,15 @@ def write(changes: DayChanges) -> None:
 
 
 def _insert_children(days) -> None:
-    """The breaks and hourly leave of ``(day id, record)`` pairs, one executemany each."""
+    """The breaks and hourly leave of ``(day id, record)`` pairs, one bulk insert each."""
     breaks, leaves = [], []
     for day_id, record in days:
-        breaks.extend({"day_id": day_id, "start": item.start, "end": item.end} for item in record.breaks)
-        leaves.extend(
-            {"day_id": day_id, "start": item.start, "end": item.end, "name": item.name} for item in record.hourly_leaves
-        )
-    if breaks:
-        db.session.execute(AttendanceBreak.__table__.insert(), breaks)
-    if leaves:
-        db.session.execute(HourlyLeaveInterval.__table__.insert(), leaves)
+        for item in record.breaks:
+            breaks.append((day_id, item.start, item.end))
+        for item in record.hourly_leaves:
+            leaves.append((day_id, item.start, item.end, item.name))
+    bulk.insert(AttendanceBreak.__table__, ("day_id", "start", "end"), breaks, {})
+    bulk.insert(HourlyLeaveInterval.__table__, ("day_id", "start", "end", "name"), leaves, {})
 
 
 def _delete_children(ids: list[int]) -> None:

@@ -310,6 +310,7 @@ def test_every_area_is_listed():
 
 PLUMBING = (
     "hub.audit",
+    "hub.bulk",
     "hub.characters",
     "hub.chunks",
     "hub.codes",

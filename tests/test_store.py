@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from hub import store
+from hub import bulk, store
 from hub.extensions import db
 from hub.models import AttendanceBreak, AttendanceDay, HourlyLeaveInterval, Member, utcnow
 from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind
@@ -59,19 +59,26 @@ def statements_while(action) -> list[str]:
     return seen
 
 
-def test_new_days_are_inserted_in_batches_with_their_breaks_and_hourly_leave(members):
+def test_new_days_are_inserted_in_batches_with_their_breaks_and_hourly_leave(members, monkeypatch):
     records = {member.id: mixed_days(member, 100) for member in members}  # 3,000 days
     changes = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
     for member_id, days in records.items():
         for record in days:
             assert changes.put(member_id, record, None) is store.Change.CREATED
+    copies: list[str] = []  # PostgreSQL's COPY goes past SQLAlchemy's statement events: counted here
+    real_copy = bulk._copy
+    monkeypatch.setattr(
+        bulk, "_copy", lambda conn, table, *rest: copies.append(table.name) or real_copy(conn, table, *rest)
+    )
 
     seen = statements_while(lambda: store.write(changes))
     db.session.commit()
 
     for table, most in (("attendance_days", 5), ("attendance_breaks", 5), ("hourly_leave_intervals", 2)):
-        inserts = [sql for sql in seen if sql.lstrip().lower().startswith(f"insert into {table}")]
-        assert len(inserts) <= most, f"{len(inserts)} INSERT statements into {table}: the batch is being split"
+        inserts = [sql for sql in seen if sql.lstrip().lower().startswith(f'insert into "{table}"')]
+        inserts += [sql for sql in seen if sql.lstrip().lower().startswith(f"insert into {table}")]
+        inserts += [name for name in copies if name == table]
+        assert 1 <= len(inserts) <= most, f"{len(inserts)} statements into {table}: the batch is being split"
     for member_id, days in records.items():
         stored = {
             day.work_date: day

@@ -14,7 +14,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import insert
 
-from hub import store
+from hub import bulk, store
 from hub.extensions import db
 from hub.models import Integration, IssueKind, Member, RunStatus, SyncIssue, SyncRun, utcnow
 from hub.providers import shorten
@@ -40,6 +40,13 @@ def write_records(
     run: SyncRun, integration: Integration, matching: Matching, records: list[DayRecord | RejectedRecord]
 ) -> Outcome:
     """Store ``records``, remove vanished days, set the run's counts and record its issues (no commit)."""
+    with bulk.collector_paused():
+        return _write_records(run, integration, matching, records)
+
+
+def _write_records(
+    run: SyncRun, integration: Integration, matching: Matching, records: list[DayRecord | RejectedRecord]
+) -> Outcome:
     outcome = Outcome()
     issues: list[dict] = []
     start, end = run.period_start, run.period_end
@@ -53,6 +60,7 @@ def write_records(
     conflicts: dict[int, set[str]] = {}
     _record_unmatched(run, matching, issues)
     fetched = rejected = skipped_locked = 0
+    no_clock_out = _("No clock-out recorded; stored with clock-in only.")  # translated once, not per day
     for record in records:
         member = member_of.get(record.remote_id)
         if member is None:
@@ -84,8 +92,7 @@ def write_records(
             skipped_locked += 1
             continue
         if record.missing_clock_out:
-            message = _("No clock-out recorded; stored with clock-in only.")
-            issues.append(_issue(IssueKind.MISSING_CLOCK_OUT, member, record.work_date, message))
+            issues.append(_issue(IssueKind.MISSING_CLOCK_OUT, member, record.work_date, no_clock_out))
         previous = stored.get(key)
         if changes.put(member.id, record, previous) is store.Change.UPDATED and previous.integration_id not in (
             None,
