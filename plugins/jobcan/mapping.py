@@ -182,17 +182,19 @@ def _read_day(
         leave=leave,
         leave_name=leave_name,
         hourly_leaves=hourly,
-        raw={"summary": None if summary is None else dict(summary), "adits": [dict(adit) for adit in adits]},
+        # The provider's decoded JSON as received, not copied: a sync holds tens of thousands of these.
+        raw={"summary": summary, "adits": list(adits)},
     )
 
 
 def _punch_minutes(work_date: date, adits: Sequence[Mapping], tz: tzinfo) -> list[int]:
     """Punch times as wall-clock minutes from the work date's midnight (26:10 = 1570), in instant order."""
-    instants = sorted(_instant(adit.get(ADIT_RECORDED_AT), tz) for adit in adits)
+    instants = sorted([_instant(adit.get(ADIT_RECORDED_AT), tz) for adit in adits])
+    midnight = work_date.toordinal()  # day numbers: no date or timedelta object per punch
     minutes = []
     for instant in instants:
         local = instant.astimezone(tz)
-        minutes.append((local.date() - work_date).days * 1440 + local.hour * 60 + local.minute)
+        minutes.append((local.toordinal() - midnight) * 1440 + local.hour * 60 + local.minute)
     return minutes
 
 
