@@ -4,25 +4,31 @@ executemany and multi-row INSERTs on SQLite, in the session's transaction.
 SQLAlchemy's executemany builds a parameter dict per row and passes every value through its type; psycopg then
 scans each thousand-row INSERT for placeholders, which was most of a PostgreSQL sync's write (docs/performance.md,
 "Hub-side write"). Here rows are tuples, only the columns whose type encodes values for this database (dates and
-timestamps on SQLite, JSON, enums) go through SQLAlchemy's own bind processor, and values every row shares are
-encoded once.
+timestamps on SQLite, enums) go through SQLAlchemy's own bind processor, JSON is encoded once by one encoder,
+and values every row shares are encoded once.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.exc import DBAPIError
 
 from hub.extensions import db
 
 #: Rows per multi-row INSERT on SQLite: 14 columns × 1,000 stays well under its 32,766 parameters.
 ROWS_PER_STATEMENT = 1000
+
+#: JSON as the driver gets it: compact, and Japanese kept as it is (shorter than \u escapes); the rows come from
+#: decoded JSON, so there is no cycle to check for.
+_json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 _pauses = 0
 _pauses_lock = threading.Lock()
@@ -94,7 +100,7 @@ def insert_with_ids(
     for start in range(0, len(encoded), ROWS_PER_STATEMENT):
         batch = encoded[start : start + ROWS_PER_STATEMENT]
         values = ", ".join([f"({', '.join('?' * len(names))})"] * len(batch))
-        flat = tuple(value for row in batch for value in row)
+        flat = tuple(chain.from_iterable(batch))
         for row_id, *values_of_key in connection.exec_driver_sql(
             f"INSERT INTO {into} VALUES {values} RETURNING id, {returned}", flat
         ):
@@ -127,7 +133,15 @@ def _encode(dialect, table: Table, name: str, value: Any) -> Any:
 
 def _processor(dialect, table: Table, name: str):
     """SQLAlchemy's encoding of the column's values for this database, None when the driver takes them as they are."""
-    return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    type_ = table.c[name].type
+    if isinstance(type_, JSON):
+        # SQLAlchemy's stores None as JSON null and, on PostgreSQL, wraps each value for psycopg: the text is enough.
+        return _json_null_or_text
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _json_null_or_text(value: Any) -> str:
+    return "null" if value is None else _json_text(value)
 
 
 def _quoted(connection, table: Table, names: Sequence[str]) -> str:
