@@ -91,7 +91,7 @@ def insert_with_ids(
             ).scalars()
         )
         names, encoded = _encoded(connection.dialect, table, columns, rows, shared)
-        _copy(connection, table, ["id", *names], [(day_id, *row) for day_id, row in zip(ids, encoded, strict=True)])
+        _copy(connection, table, ["id", *names], [(row_id, *row) for row_id, row in zip(ids, encoded, strict=True)])
         return ids
     names, encoded = _encoded(connection.dialect, table, columns, rows, shared)
     returned = ", ".join(connection.dialect.identifier_preparer.quote(columns[index]) for index in key)
