@@ -70,7 +70,7 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
         return fail_run(run_id, str(exc), 0, integration_error=True)
     try:
         with Heartbeat(run_id):
-            reporter.blackouts = Blackouts.declared(provider, settings)
+            reporter.blackouts = _call(provider, run_id, Blackouts.declared, provider, settings)
             matching, records = _fetch(run, provider, settings, reporter)
     except SyncCancelled as exc:
         return fail_run(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
