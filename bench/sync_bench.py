@@ -33,12 +33,11 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import requests
-from cryptography.fernet import Fernet
+from _common import Table, build_hub, isolate_environment, say, verdict
 from sqlalchemy import func, select, text
 
-from hub import create_app
 from hub.extensions import db
-from hub.integrations.service import provider_named, provider_settings, save_integration
+from hub.integrations.service import provider_named, provider_settings
 from hub.models import AttendanceDay, Integration, Member, Trigger
 from hub.sync.engine import run_sync
 from hub.sync.lifecycle import start_run
@@ -56,19 +55,6 @@ MAX_DATES_PER_CALL = 31  # the one-employee summaries endpoint takes 1–31 `dat
 #: ``client_options`` turns a requests_per_second of 0 into the default 5.0 (``or 5.0``), so "unpaced" is
 #: spelled as a rate no loopback server can reach: the RateLimit interval becomes 1 ns.
 UNPACED = 1e9
-_HUB_VARIABLES = (
-    "DATABASE_URL",
-    "HUB_INSTANCE_PATH",
-    "HUB_SECRET_KEY",
-    "HUB_ENCRYPTION_KEYS",
-    "HUB_TIMEZONE",
-    "HUB_QUEUE_URL",
-    "HUB_BLOCKED_PLUGINS",
-    "HUB_RATELIMIT_STORAGE_URL",
-    "HUB_LANGUAGE",
-    "HUB_SECURE_COOKIES",
-    "HUB_HEARTBEAT_TIMEOUT",
-)
 _ATTENDANCE_TABLES = ("attendance_days", "attendance_breaks", "hourly_leave_intervals")
 
 
@@ -108,14 +94,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.employees < 1 or args.baseline_employees < 1 or args.concurrency < 1 or args.latency_ms < 0:
         parser.error("employees and concurrency must be at least 1, latency at least 0")
     return args
-
-
-def isolate_environment(workdir: Path) -> None:
-    """The benchmark never reads the developer's HUB_* settings; instance files go to the temporary folder."""
-    for name in _HUB_VARIABLES:
-        os.environ.pop(name, None)
-    os.environ["HUB_INSTANCE_PATH"] = str(workdir / "instance")
-    os.environ["HUB_LANGUAGE"] = "en"
 
 
 def period(days: int) -> tuple[date, date]:
@@ -211,45 +189,10 @@ class SimulatorProcess:
 Simulator = JobcanSimulator | SimulatorProcess
 
 
-def build_hub(stack: contextlib.ExitStack, workdir: Path, label: str, sim: Simulator, concurrency: int):
-    """A hub on its own SQLite file: a member per coded employee and one Jobcan integration, unpaced."""
-    folder = workdir / label
-    folder.mkdir()
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "bench-secret",
-            "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'hub.sqlite3'}",
-        }
-    )
-    with app.app_context():
-        db.create_all()
-        db.session.add_all(
-            Member(code=e["employee_code"], name=f"{e['last_name']} {e['first_name']}")
-            for e in sim.data.employees
-            if e["employee_code"]
-        )
-        values = {
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "environment": "custom",
-            "api_base_url": sim.url,
-            "auth_base_url": sim.url,
-            "refresh_summaries": True,
-            "requests_per_second": UNPACED,
-            "concurrency": concurrency,
-        }
-        save_integration(provider_named("jobcan"), "Jobcan", values, auto_sync=False)
-        db.session.commit()
-    stack.callback(_dispose, app)
-    return app
-
-
-def _dispose(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def unpaced_hub(stack: contextlib.ExitStack, workdir: Path, label: str, sim: Simulator, concurrency: int):
+    """A hub (see ``_common.build_hub``) whose Jobcan integration is unpaced, with ``concurrency`` threads."""
+    settings = {"requests_per_second": UNPACED, "concurrency": concurrency}
+    return build_hub(stack, workdir / label, sim, settings)
 
 
 def coded_ids(sim: Simulator) -> set[int]:
@@ -402,7 +345,7 @@ def measure_hub_side(stack, workdir: Path, sim: Simulator, days: int, concurrenc
     on a fresh database, inside a SyncRun started as run_sync starts one. Members are fetched and matched
     beforehand, untimed.
     """
-    app = build_hub(stack, workdir, "hub-side", sim, concurrency)
+    app = unpaced_hub(stack, workdir, "hub-side", sim, concurrency)
     first, last = period(days)
     dates = [first + timedelta(days=offset) for offset in range(days)]
     TOKENS._tokens.clear()
@@ -529,31 +472,6 @@ def baseline_sync(sim: Simulator, days: int) -> Baseline:
 # --- report -------------------------------------------------------------------------------------------
 
 
-class Table:
-    def __init__(self):
-        self.rows: list[tuple[str, str, str, str, str]] = []
-
-    def add(self, figure: str, measured: str, target: str = "", ratio: str = "", verdict: str = "") -> None:
-        self.rows.append((figure, measured, target, ratio, verdict))
-
-    def render(self) -> str:
-        header = ("figure", "measured", "target", "ratio", "")
-        widths = [max(len(row[i]) for row in [header, *self.rows]) for i in range(5)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
-        lines.append("  ".join("-" * width for width in widths))
-        for row in self.rows:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        return "\n".join(lines)
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.getLogger("hub").setLevel(logging.WARNING)
@@ -575,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         # 1–2. Full sync, no latency: requests against the contract's minimum.
         say(f"[1/6] simulator {n} × {d}, no latency; full sync into an empty database …")
         sim = start_simulator(stack, args, n, d, 0.0)
-        app = build_hub(stack, workdir, "full", sim, c)
+        app = unpaced_hub(stack, workdir, "full", sim, c)
         full = timed_sync(app, sim, d)
         minimum = minimum_requests(sim, d)
         parts = ", ".join(f"{key} {value}" for key, value in minimum.parts.items())
@@ -642,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         # 5. Latency, full size.
         say(f"[4/6] simulator {n} × {d} with {latency:g} ms latency; full sync into an empty database …")
         slow = start_simulator(stack, args, n, d, latency)
-        slow_app = build_hub(stack, workdir, "latency", slow, c)
+        slow_app = unpaced_hub(stack, workdir, "latency", slow, c)
         timed = timed_sync(slow_app, slow, d)
         model = timed.requests * latency / 1000 / c
         say(
@@ -667,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         # 6. Hub against a straightforward sequential per-employee client, same size and latency.
         say(f"[5/6] hub at {nb} × {dbase} with {latency:g} ms latency …")
         small = start_simulator(stack, args, nb, dbase, latency)
-        small_app = build_hub(stack, workdir, "baseline-size", small, c)
+        small_app = unpaced_hub(stack, workdir, "baseline-size", small, c)
         hub_small = timed_sync(small_app, small, dbase)
         small_model = hub_small.requests * latency / 1000 / c
         say(
