@@ -267,7 +267,9 @@ class JobcanSimulator:
             raise ApiError(verdict.status, f"simulated {verdict.status}", headers=headers)
         if verdict.drop:
             self._note("dropped")
-            # Shut the socket down so the client sees the connection end at once, without a status line.
+            # Read the body first, or the server would parse it as the next request; then shut the socket down
+            # so the client sees the connection end at once, without a status line.
+            request.get_data()
             request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             raise _Dropped(f"dropped {endpoint}")
         if verdict.delay:
