@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 
 from hub import create_app
 from hub.extensions import db
 from hub.integrations.service import provider_named, save_integration
-from hub.models import Member
+from hub.models import Integration, Member
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = str(Path(sys.executable).parent / "hub")
@@ -71,11 +73,16 @@ def build_hub(
     sim: Any,
     settings: dict | None = None,
     encryption_key: str | None = None,
+    template: Path | None = None,
 ):
     """A hub on ``folder``/hub.sqlite3: a member per coded employee and one Jobcan integration named "Jobcan"
-    on the simulator, with ``settings`` over the form's defaults. The app's engine is disposed when ``stack``
-    closes."""
+    on the simulator, with ``settings`` over the form's defaults. With ``template`` (a database built here
+    before, with the same key), a copy of it whose integration is pointed at ``sim``. The app's engine is
+    disposed when ``stack`` closes."""
     folder.mkdir(parents=True)
+    if template is not None:
+        shutil.copyfile(template, folder / "hub.sqlite3")
+        (folder / "hub.sqlite3").chmod(0o600)  # as the hub creates its own: others may not read it
     app = create_app(
         {
             "TESTING": True,
@@ -85,12 +92,13 @@ def build_hub(
         }
     )
     with app.app_context():
-        db.create_all()
-        db.session.add_all(
-            Member(code=e["employee_code"], name=f"{e['last_name']} {e['first_name']}")
-            for e in sim.data.employees
-            if e["employee_code"]
-        )
+        if template is None:
+            db.create_all()
+            db.session.add_all(
+                Member(code=e["employee_code"], name=f"{e['last_name']} {e['first_name']}")
+                for e in sim.data.employees
+                if e["employee_code"]
+            )
         values = {
             "client_id": sim.client_id,
             "client_secret": sim.client_secret,
@@ -100,7 +108,8 @@ def build_hub(
             "refresh_summaries": True,
             **(settings or {}),
         }
-        save_integration(provider_named("jobcan"), "Jobcan", values, auto_sync=False)
+        existing = db.session.scalar(select(Integration).where(Integration.name == "Jobcan"))
+        save_integration(provider_named("jobcan"), "Jobcan", values, auto_sync=False, integration=existing)
         db.session.commit()
     stack.callback(_dispose, app)
     return app

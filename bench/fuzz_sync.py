@@ -5,7 +5,9 @@ A benchmark, not a test. Every schedule draws a :class:`SimulatorConfig` from it
 without Retry-After, 429 bursts, 5xx, dropped connections, slow answers (some past the client's read
 timeout), faults on the token endpoint, short token lifetimes, slow summary refresh — serves the same
 attendance data with those faults, and runs ``hub sync`` as a child process against a fresh SQLite file with
-the integration's default settings. In some schedules the child gets SIGKILL at a random moment and, once
+the integration's default settings. Half the schedules start from an empty database, half from one holding
+an older version of the data (about half of the days differ), so that a failed run has data it could damage
+and a good one has days to update and remove. In some schedules the child gets SIGKILL at a random moment and, once
 its heartbeat is stale (``HUB_HEARTBEAT_TIMEOUT``), a new ``hub sync`` runs. It prints:
 
 - final data exact: the stored attendance equals a clean sync of the same data (no faults);
@@ -34,7 +36,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -42,7 +44,7 @@ from _common import HUB, ROOT, Table, build_hub, hub_env, isolate_environment, s
 from cryptography.fernet import Fernet
 
 from hub_plugins.jobcan.client import ClientOptions
-from hub_plugins.jobcan.simulator import JobcanSimulator, SimulatorConfig
+from hub_plugins.jobcan.simulator import JobcanSimulator, SimulatorConfig, generate_data
 
 START = date(2026, 11, 2)  # a Monday
 HEARTBEAT_TIMEOUT = 3  # seconds; the hub beats every second at this setting
@@ -81,6 +83,7 @@ class Schedule:
     index: int
     config: SimulatorConfig
     kill_after: float | None  # seconds into the run (from when it is stored as running); None: no SIGKILL
+    stale: bool  # starts from a database holding an older version of the data
 
     def describe(self) -> str:
         c = self.config
@@ -103,7 +106,7 @@ class Schedule:
             parts.append(f"refresh polls {c.refresh_polls}")
         if self.kill_after is not None:
             parts.append(f"SIGKILL {self.kill_after:.1f} s into the run")
-        return ", ".join(parts) or "no faults"
+        return ("older data; " if self.stale else "empty; ") + (", ".join(parts) or "no faults")
 
 
 def data_config(args: argparse.Namespace) -> SimulatorConfig:
@@ -139,9 +142,27 @@ def draw_schedule(args: argparse.Namespace, index: int) -> Schedule:
         faults["refresh_polls"] = rng.randint(1, 3)
     # A run of the default size takes about 4 s without faults: most kills land inside it, some after its end.
     kill_after = rng.uniform(0.0, 5.0) if rng.random() < 0.25 else None
-    base = data_config(args)
-    config = SimulatorConfig(employees=base.employees, start=base.start, end=base.end, seed=base.seed, **faults)
-    return Schedule(index, config, kill_after)
+    return Schedule(index, replace(data_config(args), **faults), kill_after, stale=rng.random() < 0.5)
+
+
+def age(sim: JobcanSimulator) -> None:
+    """Make ``sim`` serve an older version of its data: about half of the employee days are replaced by the
+    same employee's (by position) day under another seed — different times, leave, or no day at all."""
+    other = generate_data(replace(sim.config, seed=sim.config.seed + 1))
+    rng = random.Random(f"fuzz-sync/age/{sim.config.seed}")
+    for employee, twin in zip(sim.data.employees, other.employees, strict=True):
+        day = sim.config.start
+        while day <= sim.config.end:
+            if rng.random() < 0.5:
+                summary = other.summaries.get((twin["id"], day))
+                adits = other.adits.get((twin["id"], day))
+                sim.set_day(
+                    employee["id"],
+                    day,
+                    None if summary is None else {k: v for k, v in summary.items() if k not in ("employee_id", "date")},
+                    None if adits is None else [adit["recorded_at"] for adit in adits],
+                )
+            day += timedelta(days=1)
 
 
 # --- one hub, one run ---------------------------------------------------------------------------------
@@ -232,37 +253,47 @@ class Outcome:
 
 
 class Fuzz:
-    def __init__(self, args: argparse.Namespace, workdir: Path, reference: list[tuple] | None = None):
+    def __init__(self, args: argparse.Namespace, workdir: Path):
         self.args = args
         self.workdir = workdir
         self.key = Fernet.generate_key().decode()
-        self.reference = reference
+        self.older: Path | None = None  # the database holding the older data
+        self.reference: dict[bool, list[tuple]] = {}  # stale start? → the dump of a clean sync
         self._setup = threading.Lock()  # create_app and plugin loading are not meant to run in parallel
 
-    def prepare(self, label: str, config: SimulatorConfig, stack: contextlib.ExitStack):
-        """A started simulator, a hub database with the integration on it, and the child processes' env."""
-        sim = stack.enter_context(JobcanSimulator(config))
+    def prepare(self, label: str, sim: JobcanSimulator, stale: bool):
+        """A hub database with the integration on the (started) simulator, and the child processes' env."""
         folder = self.workdir / label
         with self._setup, contextlib.ExitStack() as setup:
-            build_hub(setup, folder, sim, encryption_key=self.key)
+            build_hub(setup, folder, sim, encryption_key=self.key, template=self.older if stale else None)
         database = folder / "hub.sqlite3"
         env = hub_env(folder / "instance", f"sqlite:///{database}", self.key, heartbeat_timeout=HEARTBEAT_TIMEOUT)
-        return sim, database, env
+        return database, env
 
-    def clean_reference(self) -> list[tuple]:
-        with contextlib.ExitStack() as stack:
-            _sim, database, env = self.prepare("reference", data_config(self.args), stack)
+    def clean_sync(self, label: str, stale: bool, aged: bool = False) -> Path:
+        """A database after one `hub sync` with no faults (of the older data when ``aged``)."""
+        with JobcanSimulator(data_config(self.args)) as sim:
+            if aged:
+                age(sim)
+            database, env = self.prepare(label, sim, stale)
             result = hub_sync(env, database, self.args.days, None)
-            runs = stored_runs(database)
-            if result.exit_code != 0 or [run["status"] for run in runs] != ["succeeded"]:
-                raise SystemExit(f"the clean reference sync failed: {runs} {result.stderr}")
-            return dump(database)
+        runs = stored_runs(database)
+        if result.exit_code != 0 or runs[-1]["status"] != "succeeded":
+            raise SystemExit(f"the clean sync {label} failed: {runs} {result.stderr}")
+        return database
+
+    def prepare_references(self) -> None:
+        """The older data's database, and what a clean sync leaves from an empty and from that database."""
+        self.older = self.clean_sync("older", stale=False, aged=True)
+        self.reference[False] = dump(self.clean_sync("reference-empty", stale=False))
+        self.reference[True] = dump(self.clean_sync("reference-older", stale=True))
 
     def run(self, schedule: Schedule) -> Outcome:
         outcome = Outcome(schedule)
         try:
             with contextlib.ExitStack() as stack:
-                sim, database, env = self.prepare(f"s{schedule.index:04d}", schedule.config, stack)
+                sim = stack.enter_context(JobcanSimulator(schedule.config))
+                database, env = self.prepare(f"s{schedule.index:04d}", sim, schedule.stale)
                 results = [hub_sync(env, database, self.args.days, schedule.kill_after)]
                 if results[0].exit_code is None:  # killed: wait until its run may be reaped, then sync again
                     time.sleep(HEARTBEAT_TIMEOUT + 1.5)
@@ -273,7 +304,8 @@ class Fuzz:
         return outcome
 
     def judge(self, outcome: Outcome, sim: JobcanSimulator, database: Path, results: list[RunResult]) -> None:
-        runs = stored_runs(database)
+        ours = {run_id for result in results for run_id in result.run_ids}
+        runs = [run for run in stored_runs(database) if run["id"] in ours]  # not the older data's run
         for result in results:
             for run in runs:
                 if run["id"] in result.run_ids:
@@ -287,7 +319,7 @@ class Fuzz:
                 outcome.crashed.append(f"exit {result.exit_code}: {result.stderr[-300:]}")
         outcome.runs = runs
         outcome.stuck = sum(1 for run in runs if run["status"] in ACTIVE)
-        outcome.exact = dump(database) == self.reference
+        outcome.exact = dump(database) == self.reference[outcome.schedule.stale]
 
 
 # --- report -------------------------------------------------------------------------------------------
@@ -370,8 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         isolate_environment(workdir)
         fuzz = Fuzz(args, workdir)
-        fuzz.reference = fuzz.clean_reference()
-        say(f"clean reference: {len(fuzz.reference)} days")
+        fuzz.prepare_references()
+        older = dump(fuzz.older)
+        differ = len(set(older) - set(fuzz.reference[True]))
+        say(
+            f"clean syncs: the older data {len(older)} days ({differ} differ from the current data); the current "
+            f"data from empty {len(fuzz.reference[False])} days, over the older data {len(fuzz.reference[True])}"
+        )
         outcomes: list[Outcome] = []
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             for done, outcome in enumerate(pool.map(fuzz.run, schedules), start=1):
