@@ -537,6 +537,12 @@ def test_simulator_command_prints_what_to_type_into_the_hub(monkeypatch):
     assert "stopped" in result.output
 
 
+def test_simulator_command_refuses_a_burst_longer_than_its_cycle():
+    result = CliRunner().invoke(simulator_command, ["--port", "0", "--burst-429", "3", "--burst-every", "2"])
+    assert result.exit_code == 2
+    assert "--burst-429 cannot exceed --burst-every" in result.output
+
+
 def test_connection_instructions_name_the_secret_and_urls():
     with simulator(employees=3, empty_codes=0) as sim:
         text = connection_instructions(sim)
