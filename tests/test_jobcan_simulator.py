@@ -299,6 +299,9 @@ def test_fail_next_answers_429_with_and_without_retry_after():
         assert second.status_code == 429
         assert "Retry-After" not in second.headers
         assert get(sim, "/master/v1/employees", access_token).status_code == 200
+        sim.fail_next(3, 503)
+        sim.clear_faults()
+        assert get(sim, "/master/v1/employees", access_token).status_code == 200
 
 
 def test_fail_next_spares_the_token_endpoint_unless_aimed_at_it():

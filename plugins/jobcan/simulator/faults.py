@@ -83,6 +83,11 @@ class Faults:
             with self._lock:
                 self._queued.append(_Queued(count, status, retry_after, endpoint))
 
+    def clear(self) -> None:
+        """Forget the queued faults that have not been used yet."""
+        with self._lock:
+            self._queued.clear()
+
     def judge(self, endpoint: str) -> Verdict:
         """This request's fate; ``endpoint`` is an ENDPOINTS name ("token" for the token endpoint)."""
         config = self.config

@@ -186,6 +186,10 @@ class JobcanSimulator:
             raise ValueError("status must be an error status (400–599)")
         self._faults.queue(count, status, retry_after, endpoint)
 
+    def clear_faults(self) -> None:
+        """Forget the faults queued by :meth:`fail_next` that have not been used yet."""
+        self._faults.clear()
+
     def expire_tokens(self) -> None:
         """Every token issued so far answers 401 from now on."""
         with self._lock:
