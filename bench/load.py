@@ -50,13 +50,10 @@ from pathlib import Path
 import psycopg
 import redis
 import requests
-from cryptography.fernet import Fernet
+from _common import HUB, ROOT, hub_env
 from psycopg.rows import dict_row
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-HUB = str(BIN / "hub")
-GUNICORN = str(BIN / "gunicorn")
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 START = date(2026, 10, 1)  # first synced day; the simulators' data is deterministic for a seed and size
@@ -69,19 +66,6 @@ MAX_FRESH = 3  # fresh syncs the script starts per integration after a run ended
 HEARTBEAT_TIMEOUT = 20
 TICK_SECONDS = 60  # hub.scheduler_tick runs every minute on the worker with --periodic
 MAX_REQUESTS_PER_THREAD = 1_000_000
-_HUB_VARIABLES = (
-    "DATABASE_URL",
-    "HUB_INSTANCE_PATH",
-    "HUB_SECRET_KEY",
-    "HUB_ENCRYPTION_KEYS",
-    "HUB_TIMEZONE",
-    "HUB_QUEUE_URL",
-    "HUB_BLOCKED_PLUGINS",
-    "HUB_RATELIMIT_STORAGE_URL",
-    "HUB_LANGUAGE",
-    "HUB_SECURE_COOKIES",
-    "HUB_HEARTBEAT_TIMEOUT",
-)
 _CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
 _OPTION = re.compile(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)</option>')
 _FLASH = re.compile(r'class="flash[^"]*"[^>]*>(.*?)</', re.S)
@@ -217,19 +201,7 @@ def flush_redis() -> None:
 
 
 def base_env(instance: Path, database_url: str, queue_url: str | None) -> dict:
-    env = {key: value for key, value in os.environ.items() if key not in _HUB_VARIABLES}
-    env.update(
-        DATABASE_URL=database_url.replace("postgresql://", "postgresql+psycopg://", 1),
-        HUB_INSTANCE_PATH=str(instance),
-        HUB_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
-        HUB_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        HUB_HEARTBEAT_TIMEOUT=str(HEARTBEAT_TIMEOUT),
-        HUB_LANGUAGE="en",
-        PYTHONUNBUFFERED="1",
-    )
-    if queue_url:
-        env.update(HUB_QUEUE_URL=queue_url, HUB_RATELIMIT_STORAGE_URL=queue_url)
-    return env
+    return hub_env(instance, database_url, queue_url=queue_url, heartbeat_timeout=HEARTBEAT_TIMEOUT)
 
 
 def hub(env: dict, *args: str, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -33,12 +33,11 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import requests
-from cryptography.fernet import Fernet
+from _common import Table, build_hub, isolate_environment, say, verdict
 from sqlalchemy import func, select, text
 
-from hub import create_app
 from hub.extensions import db
-from hub.integrations.service import provider_named, provider_settings, save_integration
+from hub.integrations.service import provider_named, provider_settings
 from hub.models import AttendanceDay, Integration, Member, Trigger
 from hub.sync.engine import run_sync
 from hub.sync.lifecycle import start_run
@@ -56,19 +55,6 @@ MAX_DATES_PER_CALL = 31  # the one-employee summaries endpoint takes 1–31 `dat
 #: ``client_options`` turns a requests_per_second of 0 into the default 5.0 (``or 5.0``), so "unpaced" is
 #: spelled as a rate no loopback server can reach: the RateLimit interval becomes 1 ns.
 UNPACED = 1e9
-_HUB_VARIABLES = (
-    "DATABASE_URL",
-    "HUB_INSTANCE_PATH",
-    "HUB_SECRET_KEY",
-    "HUB_ENCRYPTION_KEYS",
-    "HUB_TIMEZONE",
-    "HUB_QUEUE_URL",
-    "HUB_BLOCKED_PLUGINS",
-    "HUB_RATELIMIT_STORAGE_URL",
-    "HUB_LANGUAGE",
-    "HUB_SECURE_COOKIES",
-    "HUB_HEARTBEAT_TIMEOUT",
-)
 _ATTENDANCE_TABLES = ("attendance_days", "attendance_breaks", "hourly_leave_intervals")
 
 
@@ -88,6 +74,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline-days", type=int, help="D of the hub-vs-baseline comparison (default 10; --quick = D)"
     )
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (1)")
+    parser.add_argument(
+        "--rate-limit-rps",
+        type=float,
+        default=18.0,
+        help="the simulator's token bucket for the rate-limit figures, unknown to the hub; 0 skips them (18)",
+    )
+    parser.add_argument("--rate-latency-ms", type=float, default=10.0, help="latency under the rate limit (10)")
+    parser.add_argument(
+        "--rate-baseline-employees", type=int, help="N of the hub-vs-sequential ratio under the limit (100; --quick 30)"
+    )
+    parser.add_argument(
+        "--rate-baseline-days", type=int, help="D of the hub-vs-sequential ratio under the limit (40; --quick 10)"
+    )
+    parser.add_argument("--rate-only", action="store_true", help="measure only the figures under the rate limit")
     parser.add_argument("--quick", action="store_true", help="200 employees × 10 days, 5 ms: under a minute")
     parser.add_argument(
         "--in-process-simulator",
@@ -103,29 +103,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.baseline_employees = args.employees if quick else min(300, args.employees)
     if args.baseline_days is None:
         args.baseline_days = args.days if quick else min(10, args.days)
-    if not 1 <= args.days <= 40 or not 1 <= args.baseline_days <= 40:
+    if args.rate_baseline_employees is None:
+        args.rate_baseline_employees = 30 if quick else 100
+    if args.rate_baseline_days is None:
+        args.rate_baseline_days = 10 if quick else 40
+    if args.rate_limit_rps < 0 or args.rate_latency_ms < 0 or args.rate_baseline_employees < 1:
+        parser.error("--rate-limit-rps and --rate-latency-ms at least 0, --rate-baseline-employees at least 1")
+    if not 1 <= args.days <= 40 or not 1 <= args.baseline_days <= 40 or not 1 <= args.rate_baseline_days <= 40:
         parser.error("a sync covers 1 to 40 days")
     if args.employees < 1 or args.baseline_employees < 1 or args.concurrency < 1 or args.latency_ms < 0:
         parser.error("employees and concurrency must be at least 1, latency at least 0")
     return args
 
 
-def isolate_environment(workdir: Path) -> None:
-    """The benchmark never reads the developer's HUB_* settings; instance files go to the temporary folder."""
-    for name in _HUB_VARIABLES:
-        os.environ.pop(name, None)
-    os.environ["HUB_INSTANCE_PATH"] = str(workdir / "instance")
-    os.environ["HUB_LANGUAGE"] = "en"
-
-
 def period(days: int) -> tuple[date, date]:
     return START, START + timedelta(days=days - 1)
 
 
-def start_simulator(stack: contextlib.ExitStack, args: argparse.Namespace, employees: int, days: int, latency_ms):
+def start_simulator(
+    stack: contextlib.ExitStack, args: argparse.Namespace, employees: int, days: int, latency_ms, rate_limit_rps=None
+):
     """The simulator for ``days`` days from START, in a child process unless --in-process-simulator."""
     first, last = period(days)
-    config = SimulatorConfig(employees=employees, start=first, end=last, latency_ms=latency_ms, seed=args.seed)
+    config = SimulatorConfig(
+        employees=employees,
+        start=first,
+        end=last,
+        latency_ms=latency_ms,
+        seed=args.seed,
+        rate_limit_rps=rate_limit_rps,
+    )
     simulator = JobcanSimulator(config) if args.in_process_simulator else SimulatorProcess(config)
     return stack.enter_context(simulator)
 
@@ -211,45 +218,10 @@ class SimulatorProcess:
 Simulator = JobcanSimulator | SimulatorProcess
 
 
-def build_hub(stack: contextlib.ExitStack, workdir: Path, label: str, sim: Simulator, concurrency: int):
-    """A hub on its own SQLite file: a member per coded employee and one Jobcan integration, unpaced."""
-    folder = workdir / label
-    folder.mkdir()
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "bench-secret",
-            "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'hub.sqlite3'}",
-        }
-    )
-    with app.app_context():
-        db.create_all()
-        db.session.add_all(
-            Member(code=e["employee_code"], name=f"{e['last_name']} {e['first_name']}")
-            for e in sim.data.employees
-            if e["employee_code"]
-        )
-        values = {
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "environment": "custom",
-            "api_base_url": sim.url,
-            "auth_base_url": sim.url,
-            "refresh_summaries": True,
-            "requests_per_second": UNPACED,
-            "concurrency": concurrency,
-        }
-        save_integration(provider_named("jobcan"), "Jobcan", values, auto_sync=False)
-        db.session.commit()
-    stack.callback(_dispose, app)
-    return app
-
-
-def _dispose(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def unpaced_hub(stack: contextlib.ExitStack, workdir: Path, label: str, sim: Simulator, concurrency: int):
+    """A hub (see ``_common.build_hub``) whose Jobcan integration is unpaced, with ``concurrency`` threads."""
+    settings = {"requests_per_second": UNPACED, "concurrency": concurrency}
+    return build_hub(stack, workdir / label, sim, settings)
 
 
 def coded_ids(sim: Simulator) -> set[int]:
@@ -402,7 +374,7 @@ def measure_hub_side(stack, workdir: Path, sim: Simulator, days: int, concurrenc
     on a fresh database, inside a SyncRun started as run_sync starts one. Members are fetched and matched
     beforehand, untimed.
     """
-    app = build_hub(stack, workdir, "hub-side", sim, concurrency)
+    app = unpaced_hub(stack, workdir, "hub-side", sim, concurrency)
     first, last = period(days)
     dates = [first + timedelta(days=offset) for offset in range(days)]
     TOKENS._tokens.clear()
@@ -474,7 +446,8 @@ def baseline_sync(sim: Simulator, days: int) -> Baseline:
     Token, the employee list (the only way to learn employee ids), then per coded employee the one-employee
     endpoints: summaries for up to 31 dates a call and punches one date a call. It maps each day like the hub
     (``mapping.day_record``) but neither recalculates summaries first nor writes anything, so it does less work
-    than the hub: the comparison flatters the baseline.
+    than the hub: the comparison flatters the baseline. A 429 is retried after its Retry-After (1 s without
+    one), as a careful client does; every attempt counts as a request.
     """
     TOKENS._tokens.clear()
     sim.reset_stats()
@@ -486,22 +459,28 @@ def baseline_sync(sim: Simulator, days: int) -> Baseline:
     began = time.perf_counter()
     with requests.Session() as http:
 
-        def get(path: str, params) -> dict:
+        def send(call) -> dict:
             nonlocal count
-            count += 1
-            response = http.get(sim.url + path, params=params, headers=headers, timeout=30)
-            response.raise_for_status()
-            return response.json()
+            while True:
+                count += 1
+                response = call()
+                if response.status_code != 429:
+                    response.raise_for_status()
+                    return response.json()
+                time.sleep(float(response.headers.get("Retry-After") or 1))
 
-        count += 1
-        answer = http.post(
-            sim.url + "/oauth/token",
-            auth=(sim.client_id, sim.client_secret),
-            data={"grant_type": "client_credentials", "scope": " ".join(SCOPES)},
-            timeout=30,
+        def get(path: str, params) -> dict:
+            return send(lambda: http.get(sim.url + path, params=params, headers=headers, timeout=30))
+
+        answer = send(
+            lambda: http.post(
+                sim.url + "/oauth/token",
+                auth=(sim.client_id, sim.client_secret),
+                data={"grant_type": "client_credentials", "scope": " ".join(SCOPES)},
+                timeout=30,
+            )
         )
-        answer.raise_for_status()
-        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        headers = {"Authorization": f"Bearer {answer['access_token']}"}
         employees, last_id = [], 0
         while True:
             page = get("/master/v1/employees", {"last_id": last_id, "count": PAGE_SIZE})["employees"]
@@ -529,29 +508,195 @@ def baseline_sync(sim: Simulator, days: int) -> Baseline:
 # --- report -------------------------------------------------------------------------------------------
 
 
-class Table:
-    def __init__(self):
-        self.rows: list[tuple[str, str, str, str, str]] = []
+def unpaced_figures(stack: contextlib.ExitStack, workdir: Path, args: argparse.Namespace, table: Table) -> None:
+    """Targets 1–5 of docs/performance.md: requests, hub-side throughput, re-sync, latency, the baseline."""
+    n, d, c, latency = args.employees, args.days, args.concurrency, args.latency_ms
+    nb, dbase = args.baseline_employees, args.baseline_days
+    # 1–2. Full sync, no latency: requests against the contract's minimum.
+    say(f"[1/6] simulator {n} × {d}, no latency; full sync into an empty database …")
+    sim = start_simulator(stack, args, n, d, 0.0)
+    app = unpaced_hub(stack, workdir, "full", sim, c)
+    full = timed_sync(app, sim, d)
+    minimum = minimum_requests(sim, d)
+    parts = ", ".join(f"{key} {value}" for key, value in minimum.parts.items())
+    say(
+        f"      {full.fetched} day records, {full.created} created in {full.wall:.2f} s; "
+        f"requests {full.requests} (server saw {full.server_requests}); minimum {minimum.total} = {parts}"
+    )
+    ratio = full.requests / minimum.total
+    table.add(
+        f"requests, full sync {n}×{d} (hub count / server count)",
+        f"{full.requests} / {full.server_requests}",
+        f"minimum {minimum.total}",
+        f"{ratio:.2f}",
+        verdict(full.requests == minimum.total == full.server_requests),
+    )
 
-    def add(self, figure: str, measured: str, target: str = "", ratio: str = "", verdict: str = "") -> None:
-        self.rows.append((figure, measured, target, ratio, verdict))
+    # 3. Hub-side throughput, timed apart from the network.
+    say("[2/6] hub-side throughput: mapping, then validation + write on a fresh database …")
+    side = measure_hub_side(stack, workdir, sim, d, c)
+    rate = side.records / side.total
+    say(
+        f"      {side.records} records: mapping {side.mapping:.3f} s, validation + write + commit "
+        f"{side.write:.3f} s ({side.created} created)"
+    )
+    say(
+        f"      cross-check inside run_sync (step 1): write phase from the 'write' progress mark to the end "
+        f"{full.write:.3f} s for {full.fetched} records"
+    )
+    table.add("  mapping (provider._read_days, 1 thread)", f"{side.records / side.mapping:,.0f} rec/s")
+    table.add("  validation + write + commit (write_records)", f"{side.records / side.write:,.0f} rec/s")
+    table.add("  write phase inside run_sync (progress marks)", f"{full.fetched / full.write:,.0f} rec/s")
+    table.add(
+        f"hub-side mapping + validation + write ({side.records} rec)",
+        f"{rate:,.0f} rec/s",
+        "≥ 20,000 rec/s",
+        f"{rate / 20000:.2f}",
+        verdict(rate >= 20000),
+    )
 
-    def render(self) -> str:
-        header = ("figure", "measured", "target", "ratio", "")
-        widths = [max(len(row[i]) for row in [header, *self.rows]) for i in range(5)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
-        lines.append("  ".join("-" * width for width in widths))
-        for row in self.rows:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        return "\n".join(lines)
+    # 4. Re-sync of the unchanged period.
+    say("[3/6] re-sync of the same period …")
+    resync = measure_resync(app, sim, d)
+    writes = sum(resync.trigger_writes.values())
+    say(
+        f"      created {resync.figures.created}, updated {resync.figures.updated}, removed "
+        f"{resync.figures.removed}, unchanged {resync.figures.unchanged}; synced_at changed on "
+        f"{resync.synced_at_changed} of {resync.rows} rows; attendance rows written (triggers) {writes}"
+    )
+    table.add(
+        "re-sync: rows written (created+updated+removed)",
+        str(resync.figures.written),
+        "0",
+        "",
+        verdict(resync.figures.written == 0),
+    )
+    table.add(
+        "re-sync: synced_at changed / attendance rows by trigger",
+        f"{resync.synced_at_changed} / {writes}",
+        "0 / 0",
+        "",
+        verdict(resync.synced_at_changed == 0 and writes == 0),
+    )
+
+    # 5. Latency, full size.
+    say(f"[4/6] simulator {n} × {d} with {latency:g} ms latency; full sync into an empty database …")
+    slow = start_simulator(stack, args, n, d, latency)
+    slow_app = unpaced_hub(stack, workdir, "latency", slow, c)
+    timed = timed_sync(slow_app, slow, d)
+    model = timed.requests * latency / 1000 / c
+    say(
+        f"      {timed.requests} requests; wall {timed.wall:.2f} s (fetch {timed.fetch:.2f} s + write "
+        f"{timed.write:.2f} s); model {timed.requests} × {latency:g} ms ÷ {c} = {model:.2f} s"
+    )
+    say(f"      phases: {timed.describe_phases(latency, c)}")
+    table.add(
+        f"latency {latency:g} ms, {n}×{d}: wall / model",
+        f"{timed.wall:.2f} s / {model:.2f} s",
+        "≤ 1.30×",
+        f"{timed.wall / model:.2f}×" if model else "n/a",
+        verdict(model > 0 and timed.wall <= 1.3 * model),
+    )
+    table.add(
+        "  fetch only (to the 'write' mark) / model",
+        f"{timed.fetch:.2f} s / {model:.2f} s",
+        "",
+        f"{timed.fetch / model:.2f}×" if model else "n/a",
+    )
+
+    # 6. Hub against a straightforward sequential per-employee client, same size and latency.
+    say(f"[5/6] hub at {nb} × {dbase} with {latency:g} ms latency …")
+    small = start_simulator(stack, args, nb, dbase, latency)
+    small_app = unpaced_hub(stack, workdir, "baseline-size", small, c)
+    hub_small = timed_sync(small_app, small, dbase)
+    small_model = hub_small.requests * latency / 1000 / c
+    say(
+        f"      {hub_small.requests} requests; wall {hub_small.wall:.2f} s (fetch {hub_small.fetch:.2f} s); "
+        f"model {small_model:.2f} s"
+    )
+    say(f"      phases: {hub_small.describe_phases(latency, c)}")
+    say(f"[6/6] baseline: sequential per-employee client at {nb} × {dbase} with {latency:g} ms latency …")
+    base = baseline_sync(small, dbase)
+    say(
+        f"      {base.requests} requests (server saw {base.server_requests}); wall {base.wall:.2f} s; "
+        f"{base.days_with_data} day records (hub fetched {hub_small.fetched})"
+    )
+    table.add(
+        f"latency {latency:g} ms, {nb}×{dbase}: hub wall / model",
+        f"{hub_small.wall:.2f} s / {small_model:.2f} s",
+        "≤ 1.30×",
+        f"{hub_small.wall / small_model:.2f}×" if small_model else "n/a",
+        verdict(small_model > 0 and hub_small.wall <= 1.3 * small_model),
+    )
+    table.add(
+        f"baseline {nb}×{dbase}: requests, wall",
+        f"{base.requests} req, {base.wall:.2f} s",
+        "",
+        f"{base.requests / hub_small.requests:.1f}× hub's req",
+    )
+    speedup = base.wall / hub_small.wall
+    table.add(
+        f"hub vs baseline {nb}×{dbase} (baseline wall / hub wall)",
+        f"{hub_small.wall:.2f} s vs {base.wall:.2f} s",
+        "≥ 5×",
+        f"{speedup:.1f}×",
+        verdict(speedup >= 5 and base.days_with_data == hub_small.fetched),
+    )
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
+def rate_limited_figures(stack: contextlib.ExitStack, workdir: Path, args: argparse.Namespace, table: Table) -> None:
+    """Issue 11's figures under a token bucket the hub is not told about, with the integration's default settings:
+    rate efficiency, the share of 429s, requests against the minimum, and the ratio to the sequential client
+    honouring Retry-After."""
+    n, d, limit, latency = args.employees, args.days, args.rate_limit_rps, args.rate_latency_ms
+    nb, dbase = args.rate_baseline_employees, args.rate_baseline_days
+    say(f"[rate 1/2] simulator {n} × {d}, {latency:g} ms, limit {limit:g} requests/s; default settings …")
+    sim = start_simulator(stack, args, n, d, latency, rate_limit_rps=limit)
+    app = build_hub(stack, workdir / "rate", sim)
+    synced = timed_sync(app, sim, d)
+    limited = sim.stats["429"]
+    minimum = minimum_requests(sim, d).total
+    efficiency = minimum / limit / synced.wall
+    share = limited / synced.server_requests
+    say(
+        f"      {synced.requests} requests (server saw {synced.server_requests}, {limited} answered 429); wall "
+        f"{synced.wall:.1f} s; the limit allows {minimum} ÷ {limit:g} = {minimum / limit:.1f} s"
+    )
+    table.add(
+        f"rate efficiency {n}×{d} at {limit:g} req/s: (minimum ÷ limit) ÷ wall",
+        f"{minimum / limit:.1f} s ÷ {synced.wall:.1f} s",
+        "≥ 0.8",
+        f"{efficiency:.2f}",
+        verdict(efficiency >= 0.8),
+    )
+    table.add("  requests answered 429", f"{limited} of {synced.server_requests}", "≤ 5 %", f"{share:.1%}",
+              verdict(share <= 0.05))  # fmt: skip
+    table.add(
+        "  requests (server count) / minimum",
+        f"{synced.server_requests} / {minimum}",
+        "≤ 1.1×",
+        f"{synced.server_requests / minimum:.2f}×",
+        verdict(synced.server_requests <= 1.1 * minimum),
+    )
+    say(f"[rate 2/2] hub, then the sequential client honouring Retry-After, at {nb} × {dbase} under the same limit …")
+    small = start_simulator(stack, args, nb, dbase, latency, rate_limit_rps=limit)
+    hub = timed_sync(build_hub(stack, workdir / "rate-baseline-size", small), small, dbase)
+    hub_limited = small.stats["429"]
+    base = baseline_sync(small, dbase)
+    base_limited = small.stats["429"]
+    say(
+        f"      hub {hub.requests} requests ({hub_limited} answered 429), {hub.wall:.1f} s; sequential "
+        f"{base.requests} requests ({base_limited} answered 429), {base.wall:.1f} s; "
+        f"{base.days_with_data} day records (hub fetched {hub.fetched})"
+    )
+    ratio = base.wall / hub.wall
+    table.add(
+        f"hub vs sequential honouring Retry-After, {nb}×{dbase} at {limit:g} req/s",
+        f"{hub.wall:.1f} s vs {base.wall:.1f} s",
+        "≥ 10×",
+        f"{ratio:.1f}×",
+        verdict(ratio >= 10 and base.days_with_data == hub.fetched),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -565,147 +710,24 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     say(
         f"Sync benchmark: {n} employees × {d} days, concurrency {c}, latency {latency:g} ms; "
-        f"baseline comparison at {nb} × {dbase}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; simulator "
+        f"baseline comparison at {nb} × {dbase}; under a limit of {args.rate_limit_rps:g} requests/s, "
+        f"{args.rate_latency_ms:g} ms, ratio at {args.rate_baseline_employees} × {args.rate_baseline_days}; "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; simulator "
         + ("in this process" if args.in_process_simulator else "in a child process")
     )
     with tempfile.TemporaryDirectory(prefix="kintai-sync-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
         isolate_environment(workdir)
 
-        # 1–2. Full sync, no latency: requests against the contract's minimum.
-        say(f"[1/6] simulator {n} × {d}, no latency; full sync into an empty database …")
-        sim = start_simulator(stack, args, n, d, 0.0)
-        app = build_hub(stack, workdir, "full", sim, c)
-        full = timed_sync(app, sim, d)
-        minimum = minimum_requests(sim, d)
-        parts = ", ".join(f"{key} {value}" for key, value in minimum.parts.items())
-        say(
-            f"      {full.fetched} day records, {full.created} created in {full.wall:.2f} s; "
-            f"requests {full.requests} (server saw {full.server_requests}); minimum {minimum.total} = {parts}"
-        )
-        ratio = full.requests / minimum.total
-        table.add(
-            f"requests, full sync {n}×{d} (hub count / server count)",
-            f"{full.requests} / {full.server_requests}",
-            f"minimum {minimum.total}",
-            f"{ratio:.2f}",
-            verdict(full.requests == minimum.total == full.server_requests),
-        )
-
-        # 3. Hub-side throughput, timed apart from the network.
-        say("[2/6] hub-side throughput: mapping, then validation + write on a fresh database …")
-        side = measure_hub_side(stack, workdir, sim, d, c)
-        rate = side.records / side.total
-        say(
-            f"      {side.records} records: mapping {side.mapping:.3f} s, validation + write + commit "
-            f"{side.write:.3f} s ({side.created} created)"
-        )
-        say(
-            f"      cross-check inside run_sync (step 1): write phase from the 'write' progress mark to the end "
-            f"{full.write:.3f} s for {full.fetched} records"
-        )
-        table.add("  mapping (provider._read_days, 1 thread)", f"{side.records / side.mapping:,.0f} rec/s")
-        table.add("  validation + write + commit (write_records)", f"{side.records / side.write:,.0f} rec/s")
-        table.add("  write phase inside run_sync (progress marks)", f"{full.fetched / full.write:,.0f} rec/s")
-        table.add(
-            f"hub-side mapping + validation + write ({side.records} rec)",
-            f"{rate:,.0f} rec/s",
-            "≥ 20,000 rec/s",
-            f"{rate / 20000:.2f}",
-            verdict(rate >= 20000),
-        )
-
-        # 4. Re-sync of the unchanged period.
-        say("[3/6] re-sync of the same period …")
-        resync = measure_resync(app, sim, d)
-        writes = sum(resync.trigger_writes.values())
-        say(
-            f"      created {resync.figures.created}, updated {resync.figures.updated}, removed "
-            f"{resync.figures.removed}, unchanged {resync.figures.unchanged}; synced_at changed on "
-            f"{resync.synced_at_changed} of {resync.rows} rows; attendance rows written (triggers) {writes}"
-        )
-        table.add(
-            "re-sync: rows written (created+updated+removed)",
-            str(resync.figures.written),
-            "0",
-            "",
-            verdict(resync.figures.written == 0),
-        )
-        table.add(
-            "re-sync: synced_at changed / attendance rows by trigger",
-            f"{resync.synced_at_changed} / {writes}",
-            "0 / 0",
-            "",
-            verdict(resync.synced_at_changed == 0 and writes == 0),
-        )
-
-        # 5. Latency, full size.
-        say(f"[4/6] simulator {n} × {d} with {latency:g} ms latency; full sync into an empty database …")
-        slow = start_simulator(stack, args, n, d, latency)
-        slow_app = build_hub(stack, workdir, "latency", slow, c)
-        timed = timed_sync(slow_app, slow, d)
-        model = timed.requests * latency / 1000 / c
-        say(
-            f"      {timed.requests} requests; wall {timed.wall:.2f} s (fetch {timed.fetch:.2f} s + write "
-            f"{timed.write:.2f} s); model {timed.requests} × {latency:g} ms ÷ {c} = {model:.2f} s"
-        )
-        say(f"      phases: {timed.describe_phases(latency, c)}")
-        table.add(
-            f"latency {latency:g} ms, {n}×{d}: wall / model",
-            f"{timed.wall:.2f} s / {model:.2f} s",
-            "≤ 1.30×",
-            f"{timed.wall / model:.2f}×" if model else "n/a",
-            verdict(model > 0 and timed.wall <= 1.3 * model),
-        )
-        table.add(
-            "  fetch only (to the 'write' mark) / model",
-            f"{timed.fetch:.2f} s / {model:.2f} s",
-            "",
-            f"{timed.fetch / model:.2f}×" if model else "n/a",
-        )
-
-        # 6. Hub against a straightforward sequential per-employee client, same size and latency.
-        say(f"[5/6] hub at {nb} × {dbase} with {latency:g} ms latency …")
-        small = start_simulator(stack, args, nb, dbase, latency)
-        small_app = build_hub(stack, workdir, "baseline-size", small, c)
-        hub_small = timed_sync(small_app, small, dbase)
-        small_model = hub_small.requests * latency / 1000 / c
-        say(
-            f"      {hub_small.requests} requests; wall {hub_small.wall:.2f} s (fetch {hub_small.fetch:.2f} s); "
-            f"model {small_model:.2f} s"
-        )
-        say(f"      phases: {hub_small.describe_phases(latency, c)}")
-        say(f"[6/6] baseline: sequential per-employee client at {nb} × {dbase} with {latency:g} ms latency …")
-        base = baseline_sync(small, dbase)
-        say(
-            f"      {base.requests} requests (server saw {base.server_requests}); wall {base.wall:.2f} s; "
-            f"{base.days_with_data} day records (hub fetched {hub_small.fetched})"
-        )
-        table.add(
-            f"latency {latency:g} ms, {nb}×{dbase}: hub wall / model",
-            f"{hub_small.wall:.2f} s / {small_model:.2f} s",
-            "≤ 1.30×",
-            f"{hub_small.wall / small_model:.2f}×" if small_model else "n/a",
-            verdict(small_model > 0 and hub_small.wall <= 1.3 * small_model),
-        )
-        table.add(
-            f"baseline {nb}×{dbase}: requests, wall",
-            f"{base.requests} req, {base.wall:.2f} s",
-            "",
-            f"{base.requests / hub_small.requests:.1f}× hub's req",
-        )
-        speedup = base.wall / hub_small.wall
-        table.add(
-            f"hub vs baseline {nb}×{dbase} (baseline wall / hub wall)",
-            f"{hub_small.wall:.2f} s vs {base.wall:.2f} s",
-            "≥ 5×",
-            f"{speedup:.1f}×",
-            verdict(speedup >= 5 and base.days_with_data == hub_small.fetched),
-        )
+        if not args.rate_only:
+            unpaced_figures(stack, workdir, args, table)
+        if args.rate_limit_rps:
+            rate_limited_figures(stack, workdir, args, table)
     say("")
     say(table.render())
     say(
-        f"\nrequests_per_second={UNPACED:g} (unpaced), concurrency={c}, refresh_summaries on; "
+        f"\nrequests_per_second={UNPACED:g} (unpaced), concurrency={c}, refresh_summaries on; under the rate "
+        "limit the form's defaults; "
         f"total {time.perf_counter() - started:.1f} s; temporary files removed, simulators stopped."
     )
     return 0

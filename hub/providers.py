@@ -16,7 +16,7 @@ import math
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -28,6 +28,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from requests.adapters import HTTPAdapter
 
+from hub.blackout import BlackoutWindow
 from hub.records import DayRecord, RejectedRecord, RemoteMember
 
 #: How much text from a provider (a remote error body quoted in a message) an admin is shown.
@@ -315,3 +316,11 @@ class Provider(ABC):
         and the run ends partial. Raises a :class:`ProviderError` when the fetch cannot complete: the core then
         changes nothing.
         """
+
+    def blackout_windows(self, settings: ProviderSettings) -> Sequence[BlackoutWindow]:
+        """The hours of every day the provider refuses API calls; none by default.
+
+        Declare them only (no I/O): the core starts no sync inside one, moves the auto sync past it and stops
+        a run that reaches one, changing nothing (docs/plugins.md).
+        """
+        return ()

@@ -40,8 +40,8 @@ import io
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from datetime import date, datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any, ClassVar
 
@@ -51,6 +51,7 @@ from flask import Flask
 from flask_wtf import FlaskForm
 
 from hub import hookimpl
+from hub.blackout import BlackoutWindow, window_at
 from hub.cells import unneutralize
 from hub.forms import CORE_FIELDS, secret_bindings, secret_field_names
 from hub.providers import (
@@ -67,6 +68,9 @@ from hub.providers import (
 from hub.records import DayRecord, Interval, RemoteMember
 
 __all__ = ["ConformanceHarness", "ProgressRecorder", "ProviderConformance"]
+
+#: The day blackout windows are read on.
+SAMPLE_DAY = datetime(2026, 11, 2)
 
 
 class ConformanceHarness(ABC):
@@ -347,6 +351,25 @@ class ProviderConformance:
         assert result.status in (CheckStatus.RATE_LIMITED, CheckStatus.OK), result.message
         assert elapsed < self.rate_limit_give_up_seconds, f"gave up only after {elapsed:.1f} s"
 
+    # --- blackout windows ------------------------------------------------------------------------
+
+    def test_blackout_windows_are_well_formed(self, harness: ConformanceHarness) -> None:
+        """The hours the provider refuses calls (none is fine): a list of :class:`hub.blackout.BlackoutWindow`
+        on a time-zone-aware clock, declared without I/O, leaving at least an hour a day to sync in."""
+        settings = harness.valid_settings()
+        windows = harness.provider.blackout_windows(settings)
+        assert isinstance(windows, Sequence), f"return a list or tuple of hub.blackout.BlackoutWindow: {windows!r}"
+        for window in windows:
+            assert isinstance(window, BlackoutWindow), f"not a hub.blackout.BlackoutWindow: {window!r}"
+            assert window.start.tzinfo is None and window.end.tzinfo is None, f"naive times, tz apart: {window}"
+            assert window.start < window.end, f"start before end; split a window across midnight: {window}"
+            aware = isinstance(window.tz, tzinfo) and window.tz.utcoffset(SAMPLE_DAY) is not None
+            assert aware, f"tz must be a time zone such as ZoneInfo('Asia/Tokyo'): {window}"
+        assert list(harness.provider.blackout_windows(settings)) == list(windows), "declare the same windows each time"
+        midnight = SAMPLE_DAY.replace(tzinfo=UTC)
+        open_minutes = sum(window_at(windows, midnight + timedelta(minutes=m)) is None for m in range(24 * 60))
+        assert open_minutes >= 60, f"the windows leave {open_minutes} minutes a day to sync in"
+
     # --- odd data is a rejection, not a failed run ------------------------------------------------
 
     def test_an_unreadable_day_is_rejected_and_the_rest_stored(
@@ -444,7 +467,8 @@ class _ProviderUnderTest:
 
 
 def _delegate(provider: Provider) -> Provider:
-    """A provider that behaves exactly as ``provider`` under the name ``conformance-<name>``."""
+    """A provider that behaves exactly as ``provider`` under the name ``conformance-<name>``, without its blackout
+    windows: the suite's sync runs on the wall clock, and a window must not refuse it at some hours of the day."""
 
     class UnderTest(Provider):
         name = _ProviderUnderTest.name_for(provider)

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from hub import hookimpl
+from hub.blackout import BlackoutWindow
 from hub.forms import SecretField
 from hub.providers import (
     CheckResult,
@@ -37,6 +38,7 @@ class FakeHR:
     calls: int = 0
     account: str | None = None  # the one account it serves; another is unreachable (None: any account)
     rate_limited: int = 0  # how many of the next requests answer "too many requests"
+    blackouts: tuple[BlackoutWindow, ...] = ()  # the hours it refuses calls
 
     def day(self, remote_id: str, work_date: date, clock_in=540, clock_out=1080, breaks=((720, 780),), **extra):
         self.days[(remote_id, work_date)] = DayRecord(
@@ -83,6 +85,9 @@ class FakeProvider(Provider):
         except RateLimited as exc:
             return CheckResult(CheckStatus.RATE_LIMITED, str(exc))
         return CheckResult(CheckStatus.OK, "Connected.")
+
+    def blackout_windows(self, settings):
+        return self.hr.blackouts
 
     def fetch_members(self, settings):
         self._request(settings)

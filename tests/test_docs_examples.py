@@ -15,7 +15,7 @@ import re
 import shlex
 import sys
 import tomllib
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import jinja2
@@ -28,6 +28,7 @@ from hub.models import AttendanceDay, Integration, Member, RunStatus, SyncRun, T
 from hub.plugins import installed_plugins, providers
 from hub.providers import CheckStatus, ProviderSettings
 from hub.records import DayRecord, Interval, RemoteMember
+from hub.sync import blackout
 from hub.testing import ProviderConformance
 from tests.conftest import AuthActions, create_test_admin, make_app
 from tests.docs_examples import (
@@ -285,6 +286,7 @@ def installed_walkthrough(examples, tmp_path, monkeypatch):
     base = re.search(r"--set api_base_url=(\S+)", session(PROVIDERS_MD, "hub integrations add").text)[1]
     monkeypatch.setattr(fake, "BASE", base)  # so the documented commands run exactly as written
     (tmp_path / "token.txt").write_text(fake.TOKEN + "\n", encoding="utf-8")
+    monkeypatch.setattr(blackout, "utcnow", lambda: datetime(2026, 12, 1, 3, tzinfo=UTC))  # noon in Tokyo: no window
     app = make_app(tmp_path)
     with app.app_context():
         db.session.add_all([Member(code="P1001", name="社員 0"), Member(code="P1011", name="社員 10")])

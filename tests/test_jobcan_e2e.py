@@ -232,8 +232,7 @@ def test_a_failure_mid_fetch_changes_nothing(tmp_path, sim):
         assert report["status"] == "failed" and "500" in report["error"]
         assert snapshot(app) == before
     finally:
-        with sim._lock:
-            sim._faults.clear()
+        sim.clear_faults()
         summary, adits = original
         sim.set_day(employee["id"], START, summary, [a["recorded_at"] for a in adits] if adits else None)
 

@@ -21,6 +21,7 @@ from hub_plugins.jobcan.simulator import (
     simulator_command,
 )
 from hub_plugins.jobcan.simulator import cli as simulator_cli
+from hub_plugins.jobcan.simulator.faults import TokenBucket
 
 NOVEMBER = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
 MONDAY = date(2026, 11, 2)
@@ -29,10 +30,18 @@ ADIT_KEYS = {"employee_id", "group_id", "date", "recorded_at"}
 
 
 @contextmanager
-def simulator(**overrides):
+def simulator(clock=time.monotonic, **overrides):
     config = SimulatorConfig(**{"employees": 5, "start": MONDAY, "end": MONDAY, **overrides})
-    with JobcanSimulator(config) as sim:
+    with JobcanSimulator(config, clock=clock) as sim:
         yield sim
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
 
 
 def request_token(sim, scope=None, grant_type="client_credentials", secret=None):
@@ -290,6 +299,9 @@ def test_fail_next_answers_429_with_and_without_retry_after():
         assert second.status_code == 429
         assert "Retry-After" not in second.headers
         assert get(sim, "/master/v1/employees", access_token).status_code == 200
+        sim.fail_next(3, 503)
+        sim.clear_faults()
+        assert get(sim, "/master/v1/employees", access_token).status_code == 200
 
 
 def test_fail_next_spares_the_token_endpoint_unless_aimed_at_it():
@@ -322,6 +334,105 @@ def test_latency_and_stats():
         assert sim.stats == Counter({"total": 2, "token": 1, "employees": 1})
         sim.reset_stats()
         assert sim.stats["total"] == 0
+
+
+def test_token_bucket_allows_a_burst_then_one_request_per_interval():
+    clock = FakeClock()
+    bucket = TokenBucket(2, clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]
+    clock.now += 0.25
+    assert bucket.take() == 0.25  # a refused request takes nothing
+    clock.now += 0.25
+    assert bucket.take() == 0.0
+    clock.now += 60
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]  # never more saved than the burst
+
+
+def test_rate_limit_is_shared_by_every_endpoint_and_says_when_to_retry():
+    clock = FakeClock()
+    with simulator(clock=clock, rate_limit_rps=2) as sim:
+        access_token = token(sim)  # the token endpoint takes from the same bucket
+        assert get(sim, "/master/v1/employees", access_token).status_code == 200
+        limited = get(sim, "/master/v1/employees", access_token)
+        assert (limited.status_code, limited.headers["Retry-After"]) == (429, "1")  # 0.5 s, rounded up
+        refused = request_token(sim)
+        assert (refused.status_code, refused.json()["error"]) == (429, "temporarily_unavailable")
+        clock.now += 0.5
+        assert get(sim, "/master/v1/employees", access_token).status_code == 200
+        assert (sim.stats["total"], sim.stats["429"], sim.stats["rate_limited"]) == (5, 2, 2)
+    with simulator(clock=clock, rate_limit_rps=0.25) as sim:
+        access_token = token(sim)
+        assert get(sim, "/master/v1/employees", access_token).headers["Retry-After"] == "4"
+
+
+def test_429_bursts_come_every_m_calls_with_or_without_retry_after():
+    with simulator(burst_429_every=3, burst_429_length=2, retry_after=None) as sim:
+        access_token = token(sim)  # not counted: bursts spare the token endpoint by default
+        answers = [get(sim, "/master/v1/employees", access_token) for _ in range(6)]
+        assert [answer.status_code for answer in answers] == [200, 429, 429, 200, 429, 429]
+        assert not any("Retry-After" in answer.headers for answer in answers)
+        assert sim.stats["429"] == 4
+    with simulator(burst_429_every=2, burst_429_length=1, retry_after=3, faults_on_token=True) as sim:
+        assert request_token(sim).status_code == 200
+        refused = request_token(sim)
+        assert (refused.status_code, refused.headers["Retry-After"]) == (429, "3")
+
+
+def test_faults_on_token_make_random_faults_hit_the_token_endpoint():
+    with simulator(rate_5xx=1.0, faults_on_token=True) as sim:
+        answer = request_token(sim)
+        assert answer.status_code in (500, 502, 503)
+        assert answer.json()["error"] == "server_error"
+
+
+def test_dropped_connections_end_without_an_answer():
+    with simulator(drop_rate=1.0) as sim:
+        access_token = token(sim)
+        with pytest.raises(requests.ConnectionError):
+            get(sim, "/master/v1/employees", access_token)
+        assert sim.stats["dropped"] == 1
+    with simulator(drop_rate=1.0, faults_on_token=True) as sim, pytest.raises(requests.ConnectionError):
+        request_token(sim)
+
+
+def test_slow_answers_pass_a_short_read_timeout():
+    with simulator(slow_rate=1.0, slow_ms=500) as sim:
+        access_token = token(sim)
+        with pytest.raises(requests.ReadTimeout):
+            requests.get(
+                f"{sim.url}/master/v1/employees",
+                headers={"Authorization": f"Bearer {access_token}"},
+                timeout=(5, 0.1),  # the answer cannot come before 500 ms
+            )
+        assert sim.stats["slow"] == 1
+
+
+def test_last_success_is_the_time_of_the_latest_2xx_answer():
+    clock = FakeClock()
+    with simulator(clock=clock) as sim:
+        assert sim.last_success is None
+        access_token = token(sim)
+        assert sim.last_success == 1000.0
+        clock.now += 5
+        sim.fail_next(1, 503)
+        get(sim, "/master/v1/employees", access_token)
+        assert sim.last_success == 1000.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"rate_limit_rps": 0},
+        {"drop_rate": 1.5},
+        {"slow_rate": -0.1},
+        {"slow_ms": -1},
+        {"burst_429_length": 3, "burst_429_every": 2},
+        {"burst_429_length": 1},
+    ],
+)
+def test_fault_settings_are_checked(bad):
+    with pytest.raises(ValueError):
+        SimulatorConfig(**bad)
 
 
 # --- data ---
@@ -401,7 +512,9 @@ def test_set_day_replaces_and_removes_one_day():
 def test_simulator_command_help():
     result = CliRunner().invoke(simulator_command, ["--help"])
     assert result.exit_code == 0, result.output
-    for option in ("--port", "--from", "--to", "--rate-429", "--retry-after", "--missing-scope", "--refresh-polls"):
+    options = ("--port", "--from", "--to", "--rate-429", "--retry-after", "--missing-scope", "--refresh-polls")
+    options += ("--rate-limit-rps", "--burst-429", "--burst-every", "--drop-rate", "--slow-rate", "--slow-ms")
+    for option in (*options, "--faults-on-token"):
         assert option in result.output
 
 
@@ -411,6 +524,7 @@ def test_simulator_command_prints_what_to_type_into_the_hub(monkeypatch):
 
     monkeypatch.setattr(simulator_cli, "_wait_for_interrupt", interrupt)
     arguments = ["--port", "0", "--from", "2026-11-01", "--missing-scope", "adits.read", "--retry-after", "none"]
+    arguments += ["--rate-limit-rps", "18", "--burst-429", "1", "--burst-every", "7", "--faults-on-token"]
     result = CliRunner().invoke(simulator_command, arguments)
     assert result.exit_code == 0, result.output
     assert "custom" in result.output
@@ -420,7 +534,16 @@ def test_simulator_command_prints_what_to_type_into_the_hub(monkeypatch):
     assert "P1001–P1030; 1 without a code" in result.output
     assert "2026-11-01 – 2026-11-30" in result.output
     assert "not granted: adits.read" in result.output
+    assert "rate limit 18 requests/s" in result.output
+    assert "429 on the last 1 of every 7 calls" in result.output
+    assert "the token endpoint too" in result.output
     assert "stopped" in result.output
+
+
+def test_simulator_command_refuses_a_burst_longer_than_its_cycle():
+    result = CliRunner().invoke(simulator_command, ["--port", "0", "--burst-429", "3", "--burst-every", "2"])
+    assert result.exit_code == 2
+    assert "--burst-429 cannot exceed --burst-every" in result.output
 
 
 def test_connection_instructions_name_the_secret_and_urls():

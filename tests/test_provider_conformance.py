@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, timedelta
+from datetime import time as time_of_day
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.blackout import BlackoutWindow
 from hub.providers import ProviderSettings
 from hub.records import RejectedRecord, RemoteMember
 from hub.testing import ConformanceHarness, ProviderConformance
@@ -103,7 +106,12 @@ class FakeHarness(ConformanceHarness):
 
     def __init__(self):
         employees = [RemoteMember(str(100 + i), f"P{1001 + i}", f"社員 {i}") for i in range(12)]
-        self.hr = FakeHR(employees=employees, account="acme")
+        tokyo = ZoneInfo("Asia/Tokyo")  # KING OF TIME's restricted hours, so the windows' case has some to read
+        windows = (
+            BlackoutWindow(time_of_day(8, 30), time_of_day(10), tokyo),
+            BlackoutWindow(time_of_day(17, 30), time_of_day(18, 30), tokyo),
+        )
+        self.hr = FakeHR(employees=employees, account="acme", blackouts=windows)
         for index, employee in enumerate(employees):
             for offset in range(index % 3, 5):
                 self.hr.day(employee.remote_id, START + timedelta(days=offset))

@@ -16,7 +16,7 @@ from hub.extensions import db
 from hub.i18n import cli_language
 from hub.models import Integration, RunStatus, SyncRun, Trigger
 from hub.sync.engine import run_sync
-from hub.sync.lifecycle import SyncAlreadyRunning, SyncError, start_run
+from hub.sync.lifecycle import SyncAlreadyRunning, SyncBlackout, SyncError, start_run
 from hub.sync.progress import ProgressUpdate
 from hub.sync.report import COUNT_KEYS, run_as_dict
 from hub.sync.tasks import enqueue_run
@@ -42,8 +42,9 @@ def _date(value: str, option: str) -> date:
 def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) -> None:
     """Sync an integration's attendance for a period of at most 40 days.
 
-    Exit status: 0 succeeded or partial, 1 failed, 2 bad arguments, 3 another run of the integration is
-    active (try again later).
+    Exit status: 0 succeeded or partial, 1 failed (a run stopped by the provider's blackout window too), 2 bad
+    arguments, 3 try again later: another run of the integration is active, or the provider refuses calls
+    now (a blackout window; the message says until when).
     """
     first, last = _date(start, "--from"), _date(end, "--to")
     integration = db.session.scalar(select(Integration).where(Integration.name == name))
@@ -79,7 +80,7 @@ def sync_command(name: str, start: str, end: str, as_json: bool, enqueue: bool) 
 
 def _refused(exc: SyncError) -> NoReturn:
     click.echo(str(exc), err=True)
-    sys.exit(EXIT_BUSY if isinstance(exc, SyncAlreadyRunning) else EXIT_USAGE)
+    sys.exit(EXIT_BUSY if isinstance(exc, SyncAlreadyRunning | SyncBlackout) else EXIT_USAGE)
 
 
 @click.group("runs")

@@ -26,7 +26,8 @@ from hub.integrations.service import IntegrationError, provider_for, provider_se
 from hub.models import Integration, Member, RunStatus, SyncRun, Trigger
 from hub.providers import Provider, ProviderError, ProviderSettings
 from hub.records import DayRecord, RejectedRecord
-from hub.sync.lifecycle import SyncCancelled, claim_run, fail_run, finish_run, start_run
+from hub.sync.blackout import Blackouts
+from hub.sync.lifecycle import SyncBlackout, SyncCancelled, claim_run, fail_run, finish_run, start_run
 from hub.sync.matching import Matching, match_members
 from hub.sync.progress import Heartbeat, OnProgress, ProgressReporter
 from hub.sync.write import write_records
@@ -69,10 +70,17 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
         return fail_run(run_id, str(exc), 0, integration_error=True)
     try:
         with Heartbeat(run_id):
+            reporter.blackouts = _call(provider, run_id, Blackouts.declared, provider, settings)
             matching, records = _fetch(run, provider, settings, reporter)
     except SyncCancelled as exc:
         return fail_run(run_id, str(exc), reporter.requests, status=RunStatus.INTERRUPTED)
-    except (ProviderError, _ProviderFailed) as exc:
+    except SyncBlackout as exc:  # nothing is wrong with the integration: it only has to wait
+        return fail_run(run_id, str(exc), reporter.requests)
+    except ProviderError as exc:
+        # A call refused because a blackout window began before the next progress step: say so, not "403".
+        stop = reporter.blackouts.stop()
+        return fail_run(run_id, stop or str(exc), reporter.requests, integration_error=not stop)
+    except _ProviderFailed as exc:
         return fail_run(run_id, str(exc), reporter.requests, integration_error=True)
     except Exception:  # a bug of the core's must not leave the run "running", nor show a bare exception class
         return fail_run(run_id, _unexpected(run_id, "fetching"), reporter.requests)
@@ -106,11 +114,14 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
 def _fetch(
     run: SyncRun, provider: Provider, settings: ProviderSettings, reporter: ProgressReporter
 ) -> tuple[Matching, list[DayRecord | RejectedRecord]]:
-    """Members, matching and day records from the provider; raises before anything is written."""
+    """Members, matching and day records from the provider; raises before anything is written, and stops
+    before any call into the provider once its blackout window has begun."""
+    reporter.check_blackout()
     remote = _call(provider, run.id, provider.fetch_members, settings)
     reporter.stage("members", requests=reporter.requests)
     matching = match_members(remote, db.session.scalars(select(Member)))
     ids = list(matching.matched)
+    reporter.check_blackout()
     records = _call(
         provider,
         run.id,
@@ -124,11 +135,12 @@ class _ProviderFailed(Exception):
 
 
 def _call(provider: Provider, run_id: int, call: Callable, *args: Any) -> Any:
-    """``call(*args)`` into the provider: a ProviderError (or a cancel) passes through; any other exception is
-    logged with a reference and becomes a message that names the provider, never a bare exception class."""
+    """``call(*args)`` into the provider: a ProviderError (or a cancel or blackout from its progress steps) passes
+    through; any other exception is logged with a reference and becomes a message that names the provider,
+    never a bare exception class."""
     try:
         return call(*args)
-    except (ProviderError, SyncCancelled):
+    except (ProviderError, SyncCancelled, SyncBlackout):
         raise
     except Exception as exc:
         reference = _logged_failure(run_id, f"the {provider.name} provider failed")

@@ -20,6 +20,7 @@ from hub.dates import DateOutOfRange, check_sync_date
 from hub.extensions import db
 from hub.models import ACTIVE_STATUSES, Health, Integration, RunStatus, SyncRun, Trigger, utcnow
 from hub.settings.service import company_timezone
+from hub.sync.blackout import Blackouts
 from hub.sync_events import announce_sync_finished
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ class SyncPeriodError(SyncError):
 
 class SyncAlreadyRunning(SyncError):
     """The integration already has a queued or running sync."""
+
+
+class SyncBlackout(SyncError):
+    """The provider refuses API calls now (a blackout window): a run may not start, or it stops; the message
+    says when to sync."""
 
 
 class SyncCancelled(SyncError):
@@ -65,11 +71,15 @@ def start_run(
     queued: bool = False,
     now: datetime | None = None,
 ) -> SyncRun:
-    """Record a running (or ``queued``) SyncRun; the database refuses a second active run of one integration.
+    """Record a running (or ``queued``) SyncRun; the database refuses a second active run of one integration,
+    and none starts inside a blackout window of the provider (:class:`SyncBlackout`).
 
     A run left "running" by a worker that died is marked interrupted first, so it cannot block the integration.
     """
     check_period(start, end)
+    refusal = Blackouts.of(integration).refusal(now)
+    if refusal:
+        raise SyncBlackout(refusal)
     now = now or utcnow()
     reap_stale_runs(integration.id, now=now)
     run = SyncRun(

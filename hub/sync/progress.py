@@ -2,7 +2,8 @@
 
 The provider reports progress through a :class:`ProgressReporter` (it is the provider's ``progress`` callback);
 a :class:`Heartbeat` keeps the run alive while the provider waits (a long Retry-After, a slow page). Both stop
-the fetch with :class:`~hub.sync.lifecycle.SyncCancelled` once an admin cancelled the run or it was reaped.
+the fetch with :class:`~hub.sync.lifecycle.SyncCancelled` once an admin cancelled the run or it was reaped, and
+the reporter with :class:`~hub.sync.lifecycle.SyncBlackout` once the provider's blackout window has begun.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy import update
 
 from hub.extensions import db
 from hub.models import RunStatus, SyncRun, utcnow
-from hub.sync.lifecycle import SyncCancelled
+from hub.sync.blackout import Blackouts
+from hub.sync.lifecycle import SyncBlackout, SyncCancelled
 
 #: The share of the progress bar the fetch fills; the write phase takes the rest.
 FETCH_SHARE = 90
@@ -39,17 +41,23 @@ OnProgress = Callable[[ProgressUpdate], None]
 
 
 class ProgressReporter:
-    """Records a run's progress and heartbeat, at most twice a second; ``on_progress`` sees every written update."""
+    """Records a run's progress and heartbeat, at most twice a second; ``on_progress`` sees every written update.
 
-    def __init__(self, run_id: int, on_progress: OnProgress | None = None):
+    Each progress step of the provider is where the engine has control between its calls: the step first
+    checks that the provider's ``blackouts`` have not begun.
+    """
+
+    def __init__(self, run_id: int, on_progress: OnProgress | None = None, blackouts: Blackouts | None = None):
         self.run_id = run_id
         self.on_progress = on_progress
+        self.blackouts = blackouts or Blackouts()
         self.requests = 0
         self._last = 0.0
 
     def __call__(self, *, stage: str, done: int, total: int, requests: int) -> None:
         """The provider's ``progress`` callback (:class:`hub.providers.Progress`)."""
         self.requests = requests
+        self.check_blackout()
         percent = int(FETCH_SHARE * done / total) if total else 0
         self._write(ProgressUpdate(stage, percent, requests), force=done == total)
 
@@ -57,6 +65,12 @@ class ProgressReporter:
         """A new stage begins (members, write …)."""
         self.requests = requests
         self._write(ProgressUpdate(stage, None, requests), force=True)
+
+    def check_blackout(self) -> None:
+        """Raise :class:`SyncBlackout` once the provider refuses calls: the run stops before its next one."""
+        stop = self.blackouts.stop()
+        if stop:
+            raise SyncBlackout(stop)
 
     def _write(self, update: ProgressUpdate, force: bool) -> None:
         now = time.monotonic()

@@ -1,7 +1,8 @@
 """自動同期: every day at 05:00 in the company time zone, each integration with auto sync on syncs the past 40 days.
 
 The scheduler ticks every minute. A slot is due when no auto run was queued since it began, so a scheduler that was
-down at 05:00 runs the missed sync once when it comes back, not once per missed day.
+down at 05:00 runs the missed sync once when it comes back, not once per missed day. For the same reason a slot
+inside the provider's blackout window (the start is refused) runs once, at the first tick after the window ends.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hub.extensions import db
 from hub.i18n import DEFAULT_LANGUAGE
 from hub.models import Integration, SyncRun, Trigger, utcnow
 from hub.settings.service import company_timezone
-from hub.sync.lifecycle import MAX_PERIOD_DAYS, SyncAlreadyRunning, reap_stale_runs, start_run
+from hub.sync.lifecycle import MAX_PERIOD_DAYS, SyncAlreadyRunning, SyncBlackout, reap_stale_runs, start_run
 from hub.sync.tasks import enqueue_run
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ def tick(now: datetime | None = None) -> list[int]:
             run = start_run(integration, start, today, Trigger.AUTO, queued=True, now=now)
         except SyncAlreadyRunning:
             log.info("Auto sync of %s waits: another run is active", integration.name)
+            continue
+        except SyncBlackout as exc:
+            log.info("Auto sync of %s waits for the end of a blackout window: %s", integration.name, exc)
             continue
         queued.append(run.id)
         enqueue_run(run.id, DEFAULT_LANGUAGE)  # nobody started it: messages in the default language

@@ -57,6 +57,20 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
               help="Times a summary refresh answers 'processing' before 'finished'.")  # fmt: skip
 @click.option("--missing-scope", multiple=True, type=click.Choice(SCOPES),
               help="A scope the client was not given (repeatable).")  # fmt: skip
+@click.option("--rate-limit-rps", type=click.FloatRange(min=0, min_open=True),
+              help="Token bucket: R requests a second, bursts of R, then 429 with Retry-After.")  # fmt: skip
+@click.option("--burst-429", default=0, show_default=True, type=click.IntRange(min=0),
+              help="N: the last N of every --burst-every calls answer 429.")  # fmt: skip
+@click.option("--burst-every", default=0, show_default=True, type=click.IntRange(min=0),
+              help="M for --burst-429; 0: no bursts.")  # fmt: skip
+@click.option("--drop-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability a call's connection is closed without an answer.")  # fmt: skip
+@click.option("--slow-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability an answer comes --slow-ms late.")  # fmt: skip
+@click.option("--slow-ms", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Delay of a slow answer.")  # fmt: skip
+@click.option("--faults-on-token", is_flag=True,
+              help="Bursts and random faults hit the token endpoint too.")  # fmt: skip
 def simulator_command(
     host: str,
     port: int,
@@ -72,11 +86,20 @@ def simulator_command(
     token_lifetime: int,
     refresh_polls: int,
     missing_scope: tuple[str, ...],
+    rate_limit_rps: float | None,
+    burst_429: int,
+    burst_every: int,
+    drop_rate: float,
+    slow_rate: float,
+    slow_ms: float,
+    faults_on_token: bool,
 ) -> None:
     """Run a fake Jobcan API with generated attendance data until Ctrl+C."""
     first, last = _period(start.date() if start else None, end.date() if end else None)
     if rate_429 + rate_5xx > 1:
         raise click.UsageError("--rate-429 plus --rate-5xx cannot exceed 1")
+    if burst_429 > burst_every:
+        raise click.UsageError("--burst-429 cannot exceed --burst-every")
     config = SimulatorConfig(
         employees=employees,
         start=first,
@@ -90,6 +113,13 @@ def simulator_command(
         rate_5xx=rate_5xx,
         refresh_polls=refresh_polls,
         empty_codes=empty_codes,
+        rate_limit_rps=rate_limit_rps,
+        burst_429_length=burst_429,
+        burst_429_every=burst_every,
+        drop_rate=drop_rate,
+        slow_rate=slow_rate,
+        slow_ms=slow_ms,
+        faults_on_token=faults_on_token,
     )
     simulator = JobcanSimulator(config, port=port, host=host, log_requests=True)
     try:
@@ -123,6 +153,14 @@ def connection_instructions(simulator: JobcanSimulator) -> str:
         f"token lifetime {config.token_lifetime} s",
         f"refresh answers 'processing' {config.refresh_polls}×",
     ]
+    if config.rate_limit_rps:
+        faults.append(f"rate limit {config.rate_limit_rps:g} requests/s")
+    if config.burst_429_every:
+        faults.append(f"429 on the last {config.burst_429_length} of every {config.burst_429_every} calls")
+    if config.drop_rate or config.slow_rate:
+        faults.append(f"drop rate {config.drop_rate:g}, {config.slow_rate:g} answered {config.slow_ms:g} ms late")
+    if config.faults_on_token:
+        faults.append("the token endpoint too")
     lines = [
         f"Jobcan simulator listening on {simulator.url}",
         "",

@@ -49,6 +49,14 @@ class SimulatorConfig:
     rate_5xx: float = 0.0  # probability an API call answers 500, 502 or 503
     refresh_polls: int = 0  # how many times a refresh answers "processing" before "finished"
     empty_codes: int = 1  # how many employees have employee_code ""
+    rate_limit_rps: float | None = None  # a token bucket of R requests a second, bursts of R, for every endpoint
+    burst_429_length: int = 0  # N: the last N of every burst_429_every requests answer 429 (Retry-After as above)
+    burst_429_every: int = 0  # M; 0: no bursts
+    drop_rate: float = 0.0  # probability a request's connection is closed without an answer
+    slow_rate: float = 0.0  # probability an answer comes slow_ms late (e.g. past the client's read timeout)
+    slow_ms: float = 0.0
+    faults_on_token: bool = False  # bursts and random faults hit the token endpoint too, not only API calls
+    fault_seed: int | None = None  # seeds the random faults; None: the data's seed
 
     def __post_init__(self) -> None:
         if not self.client_secret:
@@ -62,6 +70,12 @@ class SimulatorConfig:
             raise ValueError("token_lifetime must be at least one second")
         if not (0 <= self.rate_429 <= 1 and 0 <= self.rate_5xx <= 1 and self.rate_429 + self.rate_5xx <= 1):
             raise ValueError("rate_429 and rate_5xx are probabilities whose sum is at most 1")
+        if not (0 <= self.drop_rate <= 1 and 0 <= self.slow_rate <= 1) or self.slow_ms < 0:
+            raise ValueError("drop_rate and slow_rate are probabilities; slow_ms cannot be negative")
+        if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
+            raise ValueError("rate_limit_rps must be positive (None: no limit)")
+        if not 0 <= self.burst_429_length <= self.burst_429_every:
+            raise ValueError("a 429 burst is 0 to burst_429_every requests long, every burst_429_every ≥ 1 requests")
         unknown = set(self.granted_scopes) - set(SCOPES)
         if unknown:
             raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")

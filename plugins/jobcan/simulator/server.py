@@ -1,7 +1,8 @@
 """A fake Jobcan on loopback: the token endpoint and the API of jobcan-api.md, with faults on demand.
 
 One WSGI application serves both the auth base (``/oauth/token``) and the API base (``/master/v1/…``,
-``/attendance/v1/…``). Checks run in this order: injected fault (429/5xx), 401, 403, 415, 404, 400.
+``/attendance/v1/…``). Checks run in this order: injected fault (rate limit, 429/5xx, dropped connection;
+:mod:`.faults`), 401, 403, 415, 404, 400.
 Over 300 lines: it is jobcan-api.md as one server, endpoint by endpoint in the page's order, so that the two
 can be read side by side; the generated data lives in :mod:`.data`.
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import random
 import re
 import secrets
+import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -26,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from hub_plugins.jobcan.simulator.data import SCOPES, SimulatedData, SimulatorConfig, adit, generate_data
+from hub_plugins.jobcan.simulator.faults import Faults
 
 MAX_COUNT = 100
 MAX_DATES = 31
@@ -71,15 +74,11 @@ class ApiError(Exception):
 @dataclass
 class _Token:
     scopes: frozenset[str]
-    expires_at: float  # time.monotonic()
+    expires_at: float  # on the simulator's clock
 
 
-@dataclass
-class _Fault:
-    remaining: int
-    status: int
-    retry_after: int | None
-    endpoint: str | None  # None: any API call (not the token endpoint)
+class _Dropped(ConnectionError):
+    """Raised after closing the client's socket: Werkzeug takes it for a client gone and sends nothing."""
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -95,7 +94,12 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class JobcanSimulator:
-    """A deterministic fake Jobcan serving :class:`SimulatedData` over real HTTP; use it as a context manager."""
+    """A deterministic fake Jobcan serving :class:`SimulatedData` over real HTTP; use it as a context manager.
+
+    ``stats`` counts requests: "total", one key per endpoint, and the answers "429" (any cause), "rate_limited"
+    (429s of the token bucket), "dropped" and "slow". ``last_success`` is the clock's time of the latest 2xx
+    answer. ``clock`` (monotonic seconds) drives token lifetimes and the token bucket.
+    """
 
     def __init__(
         self,
@@ -103,16 +107,18 @@ class JobcanSimulator:
         port: int = 0,
         host: str = "127.0.0.1",
         log_requests: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.config = config or SimulatorConfig()
         self.data: SimulatedData = generate_data(self.config)
         self.stats: Counter[str] = Counter()
+        self.last_success: float | None = None
         self._host = host
         self._port = port
         self._log_requests = log_requests
+        self._clock = clock
         self._lock = threading.Lock()
-        self._fault_rng = random.Random(f"jobcan-simulator/faults/{self.config.seed}")
-        self._faults: list[_Fault] = []
+        self._faults = Faults(self.config, clock)
         self._tokens: dict[str, _Token] = {}
         self._refresh_calls: Counter[tuple[int, date, date]] = Counter()
         self._urls = Map([Rule(rule, endpoint=name, methods=[method]) for name, (rule, method, _) in ENDPOINTS.items()])
@@ -178,9 +184,11 @@ class JobcanSimulator:
             raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINTS)}")
         if not 400 <= status <= 599:
             raise ValueError("status must be an error status (400–599)")
-        if count > 0:
-            with self._lock:
-                self._faults.append(_Fault(count, status, retry_after, endpoint))
+        self._faults.queue(count, status, retry_after, endpoint)
+
+    def clear_faults(self) -> None:
+        """Forget the faults queued by :meth:`fail_next` that have not been used yet."""
+        self._faults.clear()
 
     def expire_tokens(self) -> None:
         """Every token issued so far answers 401 from now on."""
@@ -214,7 +222,13 @@ class JobcanSimulator:
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
-        return self._respond(request)(environ, start_response)
+        response = self._respond(request)
+        with self._lock:
+            if response.status_code == 429:
+                self.stats["429"] += 1
+            elif response.status_code < 300:
+                self.last_success = self._clock()
+        return response(environ, start_response)
 
     def _respond(self, request: Request) -> Response:
         try:
@@ -227,18 +241,15 @@ class JobcanSimulator:
         self._count(endpoint)
         if self.config.latency_ms:
             time.sleep(self.config.latency_ms / 1000)
-        if endpoint == "token":
-            try:
-                self._raise_fault(endpoint)
-                return _json(self._token(request), headers={"Cache-Control": "no-store"})
-            except ApiError as error:
-                return _oauth_error(error)
+        error_answer = _oauth_error if endpoint == "token" else _api_error
         try:
-            self._raise_fault(endpoint)
+            self._apply_fault(request, endpoint)
+            if endpoint == "token":
+                return _json(self._token(request), headers={"Cache-Control": "no-store"})
             self._authorize(request, ENDPOINTS[endpoint][2])
             return _json(getattr(self, f"_{endpoint}")(request, **arguments))
         except ApiError as error:
-            return _api_error(error)
+            return error_answer(error)
 
     def _count(self, endpoint: str | None) -> None:
         with self._lock:
@@ -246,27 +257,28 @@ class JobcanSimulator:
             if endpoint:
                 self.stats[endpoint] += 1
 
-    def _raise_fault(self, endpoint: str) -> None:
-        """Raise the queued fault for this call, else a random one (API calls only), else nothing."""
+    def _note(self, kind: str) -> None:
         with self._lock:
-            fault = next((f for f in self._faults if _fault_applies(f, endpoint)), None)
-            if fault is not None:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._faults.remove(fault)
-                status, retry_after = fault.status, fault.retry_after
-            elif endpoint == "token":
-                return
-            else:
-                draw = self._fault_rng.random()
-                if draw < self.config.rate_429:
-                    status, retry_after = 429, self.config.retry_after
-                elif draw < self.config.rate_429 + self.config.rate_5xx:
-                    status, retry_after = self._fault_rng.choice((500, 502, 503)), None
-                else:
-                    return
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        raise ApiError(status, f"simulated {status}", headers=headers)
+            self.stats[kind] += 1
+
+    def _apply_fault(self, request: Request, endpoint: str) -> None:
+        """Raise this request's fault as an error answer, drop its connection, or delay it (see :mod:`.faults`)."""
+        verdict = self._faults.judge(endpoint)
+        if verdict.status is not None:
+            if verdict.limited:
+                self._note("rate_limited")
+            headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after is not None else {}
+            raise ApiError(verdict.status, f"simulated {verdict.status}", headers=headers)
+        if verdict.drop:
+            self._note("dropped")
+            # Read the body first, or the server would parse it as the next request; then shut the socket down
+            # so the client sees the connection end at once, without a status line.
+            request.get_data()
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            raise _Dropped(f"dropped {endpoint}")
+        if verdict.delay:
+            self._note("slow")
+            time.sleep(verdict.delay)
 
     # --- token endpoint ---
 
@@ -299,7 +311,7 @@ class JobcanSimulator:
         granted = [scope for scope in SCOPES if scope in names and scope in self.config.granted_scopes]
         access_token = f"sim-{secrets.token_urlsafe(24)}"
         with self._lock:
-            self._tokens[access_token] = _Token(frozenset(granted), time.monotonic() + self.config.token_lifetime)
+            self._tokens[access_token] = _Token(frozenset(granted), self._clock() + self.config.token_lifetime)
         return {
             "access_token": access_token,
             "token_type": "Bearer",
@@ -317,7 +329,7 @@ class JobcanSimulator:
             token = self._tokens.get(value)
         if token is None:
             raise ApiError(401, "the access token is invalid", headers=challenge)
-        if token.expires_at <= time.monotonic():
+        if token.expires_at <= self._clock():
             raise ApiError(401, "the access token has expired", headers=challenge)
         if scope not in token.scopes:
             raise ApiError(403, f"the access token lacks the scope {scope}")
@@ -401,10 +413,6 @@ class JobcanSimulator:
         with self._lock:
             if self.data.employee(employee_id) is None:
                 raise ApiError(404, f"no employee with id {employee_id}")
-
-
-def _fault_applies(fault: _Fault, endpoint: str) -> bool:
-    return fault.endpoint == endpoint if fault.endpoint else endpoint != "token"
 
 
 def _paging(request: Request) -> tuple[int, int]:
