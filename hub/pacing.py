@@ -57,7 +57,7 @@ class Pace:
         self._lock = threading.Lock()
         self._rate = self._bounded(start or START_RATE)
         now = clock()
-        self._next = now  # the earliest start of the next request by the rate
+        self._last = -math.inf  # when the last request started, as scheduled: the rate spaces the next from it
         self._not_before = now  # the earliest start by a Retry-After or an exhausted header budget
         self._header_rate, self._header_until = math.inf, now
         self._held_at = -math.inf  # when the rate last held a request back: only then is it raised
@@ -65,6 +65,7 @@ class Pace:
         self._last_success = now
         self._began, self._last_start = now, now
         self.requests = 0
+        self.answers = 0  # requests answered at all (any status)
         self.throttled = 0
 
     # --- the rate -------------------------------------------------------------------------------
@@ -86,13 +87,15 @@ class Pace:
             with self._lock:
                 now = self._clock()
                 interval = 1.0 / min(self._rate, self._header_rate if now < self._header_until else math.inf)
-                start = max(self._next, self._not_before)
+                by_rate = self._last + interval
+                start = max(by_rate, self._not_before)
                 if start <= now:
-                    self._next = max(self._next, now - interval) + interval  # no burst after an idle spell
+                    # On schedule, so a late wake-up costs no rate; after an idle spell, one request early at most.
+                    self._last = now if self._last == -math.inf else max(by_rate, now - interval)
                     self.requests += 1
                     self._last_start = now
                     return
-                if self._next > now:
+                if by_rate > now:
                     self._held_at = now
             sleep(start - now)
 
@@ -100,6 +103,7 @@ class Pace:
         """Learn from an answer: raise the rate on success, cut it on 429/503, honour the rate-limit headers."""
         with self._lock:
             now = self._clock()
+            self.answers += 1
             self._read_budget(headers, now)
             if status in THROTTLE_STATUSES:
                 self.throttled += status == 429
@@ -145,7 +149,8 @@ class Pace:
 
     def _read_budget(self, headers: Mapping[str, str], now: float) -> None:
         """``X-RateLimit-Remaining`` requests left until ``X-RateLimit-Reset``: spread them over that time."""
-        remaining, reset = headers.get("X-RateLimit-Remaining"), _reset_in(headers.get("X-RateLimit-Reset"), self._wall())
+        remaining = headers.get("X-RateLimit-Remaining")
+        reset = _reset_in(headers.get("X-RateLimit-Reset"), self._wall())
         if remaining is None or reset is None or not remaining.strip().isdigit():
             return
         left = int(remaining)

@@ -220,14 +220,14 @@ def test_token_expiry_during_a_run(tmp_path):
 
 
 def test_a_failure_mid_fetch_changes_nothing(tmp_path, sim):
-    app = hub_for(tmp_path, sim)
+    app = hub_for(tmp_path, sim, HUB_SYNC_STALL_SECONDS=2)  # retried for 2 s without success, then failed
     sync(app)
     before = snapshot(app)
     employee = next(e for e in sim.data.employees if e["employee_code"])
     original = (sim.data.summaries.get((employee["id"], START)), sim.data.adits.get((employee["id"], START)))
     sim.set_day(employee["id"], START, None, None)  # would be removed by a complete sync
     try:
-        sim.fail_next(50, status=500, endpoint="adits")  # summaries succeed, punches keep failing
+        sim.fail_next(10_000, status=500, endpoint="adits")  # summaries succeed, punches keep failing
         report = sync(app, expect=1)
         assert report["status"] == "failed" and "500" in report["error"]
         assert snapshot(app) == before

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_API = (
     "hub",
     "hub.providers",
+    "hub.pacing",
     "hub.records",
     "hub.exporters",
     "hub.forms",
