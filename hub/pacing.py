@@ -82,22 +82,36 @@ class Pace:
             self._rate = self._bounded(self._rate)
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Wait with ``sleep`` until this thread may send a request, and count it."""
+        """Wait with ``sleep`` until this thread may send a request, and count it.
+
+        The start is reserved before sleeping, so threads queue in order and one ``sleep`` call suffices;
+        only a pause that began meanwhile (another thread's ``Retry-After``) makes it wait again.
+        """
+        counted = False
         while True:
             with self._lock:
                 now = self._clock()
                 interval = 1.0 / min(self._rate, self._header_rate if now < self._header_until else math.inf)
                 by_rate = self._last + interval
-                start = max(by_rate, self._not_before)
-                if start <= now:
-                    # On schedule, so a late wake-up costs no rate; after an idle spell, one request early at most.
-                    self._last = now if self._last == -math.inf else max(by_rate, now - interval)
-                    self.requests += 1
-                    self._last_start = now
-                    return
+                start = max(by_rate, self._not_before, now)
                 if by_rate > now:
                     self._held_at = now
+                self._last = start  # reserved: the next thread is spaced from it
+                self._last_start = start
+                if not counted:
+                    self.requests += 1
+                    counted = True
+                pause = self._not_before
+            if start <= now:
+                return
             sleep(start - now)
+            with self._lock:
+                if self._not_before <= pause:  # no new pause began meanwhile: this one is served
+                    # (a no-op with a real sleep; with a test's instant one the pause is not waited twice)
+                    self._not_before = min(self._not_before, self._clock())
+                    if self._last == start:  # nobody queued behind: the next start is spaced from now
+                        self._last = min(start, self._clock())
+                    return
 
     def answered(self, status: int, headers: Mapping[str, str]) -> None:
         """Learn from an answer: raise the rate on success, cut it on 429/503, honour the rate-limit headers."""
