@@ -240,8 +240,8 @@ class JobcanClient:
         attempt = 0
         while True:
             attempt += 1
-            token = self.token()
             self.pace.wait(self._pause)
+            token = self.token()  # after the wait, which may outlast a short-lived token
             try:
                 response = self._session().request(
                     method,
