@@ -37,6 +37,8 @@ def config_from_env(instance_path: Path, env: Mapping[str, str] = os.environ) ->
         "HUB_TIMEZONE": env.get("HUB_TIMEZONE") or "Asia/Tokyo",
         "HUB_QUEUE_URL": env.get("HUB_QUEUE_URL") or None,
         "HUB_HEARTBEAT_TIMEOUT": int(env.get("HUB_HEARTBEAT_TIMEOUT") or 300),
+        # A sync retries a failing request until the provider has answered nothing successfully this long.
+        "HUB_SYNC_STALL_SECONDS": whole_number(env, "HUB_SYNC_STALL_SECONDS", 180, minimum=1),
         "HUB_BLOCKED_PLUGINS": split_keys(env.get("HUB_BLOCKED_PLUGINS", "")),
         "RATELIMIT_STORAGE_URI": env.get("HUB_RATELIMIT_STORAGE_URL") or "memory://",
         "SESSION_COOKIE_SECURE": env.get("HUB_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},

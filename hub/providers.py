@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from requests.adapters import HTTPAdapter
 
 from hub.blackout import BlackoutWindow
+from hub.pacing import Pace
 from hub.records import DayRecord, RejectedRecord, RemoteMember
 
 #: How much text from a provider (a remote error body quoted in a message) an admin is shown.
@@ -214,8 +215,9 @@ class ProviderSettings:
     """An integration's settings as a provider sees them: plain values with secrets decrypted.
 
     ``key`` identifies the integration, so a provider can cache a token per integration; ``timezone`` is the
-    company time zone that day records' minutes are counted in. ``deadline`` bounds the call's wall time and
-    ``url_policy`` says where its requests may go: a provider keeps both (docs/plugins.md).
+    company time zone that day records' minutes are counted in. ``deadline`` bounds the call's wall time,
+    ``url_policy`` says where its requests may go and ``pace`` how fast and how long to retry: a provider keeps
+    all three (docs/plugins.md).
     """
 
     key: str
@@ -223,6 +225,7 @@ class ProviderSettings:
     timezone: str = "Asia/Tokyo"
     deadline: Deadline = field(default_factory=Deadline)
     url_policy: URLPolicy = field(default_factory=URLPolicy)
+    pace: Pace = field(default_factory=Pace)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]

@@ -54,6 +54,7 @@ from hub import hookimpl
 from hub.blackout import BlackoutWindow, window_at
 from hub.cells import unneutralize
 from hub.forms import CORE_FIELDS, secret_bindings, secret_field_names
+from hub.pacing import Pace
 from hub.providers import (
     CheckResult,
     CheckStatus,
@@ -149,6 +150,8 @@ class ProviderConformance:
     attendance_sample: ClassVar[int] = 20
     #: Seconds within which a provider must give up under a rate limit that never lifts.
     rate_limit_give_up_seconds: ClassVar[float] = 30.0
+    #: The run's retry budget (``settings.pace``) in the cases that fail for good: a sync's is minutes.
+    retry_budget_seconds: ClassVar[float] = 2.0
 
     @pytest.fixture
     def harness(self) -> ConformanceHarness:
@@ -229,7 +232,8 @@ class ProviderConformance:
             assert isinstance(scope, str) and scope in result.message, f"the message does not name {scope!r}"
 
     def test_check_reports_unreachable_as_network(self, harness: ConformanceHarness) -> None:
-        result = harness.provider.check(harness.unreachable_settings())
+        settings = dataclasses.replace(harness.unreachable_settings(), deadline=Deadline(10))  # a web page's
+        result = harness.provider.check(settings)
         assert result.status == CheckStatus.NETWORK, result.message
         assert result.message.strip(), "tell the admin what to check"
 
@@ -251,9 +255,13 @@ class ProviderConformance:
         for secret in self.secret_values(harness.provider, harness.invalid_settings(), harness.valid_settings()):
             assert secret not in str(raised.value), "the error shows a secret"
 
+    def short_budget(self, settings: ProviderSettings) -> ProviderSettings:
+        """``settings`` whose pace stops retrying after :attr:`retry_budget_seconds` without a success."""
+        return dataclasses.replace(settings, pace=Pace(stall_seconds=self.retry_budget_seconds))
+
     def test_fetch_from_unreachable_raises_network_error(self, harness: ConformanceHarness) -> None:
         with pytest.raises(ProviderNetworkError) as raised:
-            harness.provider.fetch_members(harness.unreachable_settings())
+            harness.provider.fetch_members(self.short_budget(harness.unreachable_settings()))
         assert str(raised.value).strip()
 
     # --- fetch_members() and fetch_attendance() ----------------------------------------------------
@@ -336,7 +344,7 @@ class ProviderConformance:
     def test_persistent_rate_limit_gives_up(self, harness: ConformanceHarness) -> None:
         if not harness.supports_rate_limit:
             pytest.skip("the fake cannot rate-limit")
-        settings = harness.valid_settings()
+        settings = self.short_budget(harness.valid_settings())
         harness.persistent_rate_limit()
         try:
             began = time.monotonic()

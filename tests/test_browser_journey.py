@@ -131,7 +131,7 @@ def test_the_whole_journey_in_chromium(hub_app, sim, page):
         page.get_by_label("環境", exact=True).select_option("custom")
         page.get_by_label("APIベースURL").fill(sim.url)
         page.get_by_label("認証ベースURL").fill(sim.url)
-        page.get_by_label("1秒あたりのリクエスト数").fill("50")
+        page.get_by_label("1秒あたりの最大リクエスト数").fill("50")
         page.get_by_label("同時リクエスト数").fill("8")
         shots.take(page, "integration-form")
         page.get_by_role("button", name="連携", exact=True).click()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
-import time
+import random
+import threading
 from datetime import date
 from urllib.parse import parse_qs
 
 import pytest
 import requests
 
+from hub.pacing import Pace
 from hub.providers import (
     Deadline,
     DeadlineExceeded,
@@ -19,7 +21,7 @@ from hub.providers import (
     ProviderNetworkError,
     RateLimited,
 )
-from hub_plugins.jobcan.client import TOKENS, ClientOptions, JobcanClient, RateLimit
+from hub_plugins.jobcan.client import TOKENS, ClientOptions, JobcanClient
 
 API, AUTH = "https://api.test", "https://auth.test"
 TOKEN_URL = f"{AUTH}/oauth/token"
@@ -30,27 +32,49 @@ ALL_SCOPES = "employees.read summaries.create summaries.read adits.read"
 @pytest.fixture(autouse=True)
 def _fresh_tokens():
     TOKENS._tokens.clear()
+    random.seed(11)  # backoff jitter, reproducible
     yield
     TOKENS._tokens.clear()
 
 
-@pytest.fixture
-def sleeps():
-    return []
+class Clock:
+    """Monotonic and wall clock in one, moving only when the client sleeps; ``slept`` leaves out the
+    nanosecond spacing of a pace too fast to matter."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 1e-6:
+            self.slept.append(seconds)
+        self.now += seconds
+
+
+def fast_pace(clock: Clock, **options) -> Pace:
+    """A pace that never holds a request back noticeably, on ``clock``."""
+    return Pace(1e9, ceiling=1e9, clock=clock, wall=clock, **options)
 
 
 @pytest.fixture
-def client(sleeps):
-    options = ClientOptions(
-        api_base=API,
-        auth_base=AUTH,
-        client_id="cid",
-        client_secret="s3cret",
-        requests_per_second=0,
-        max_attempts=4,
-        retry_after_cap=10,
-    )  # 0: unpaced
-    return JobcanClient("1", options, sleep=sleeps.append)
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def sleeps(clock):
+    return clock.slept
+
+
+OPTIONS = ClientOptions(api_base=API, auth_base=AUTH, client_id="cid", client_secret="s3cret")
+
+
+@pytest.fixture
+def client(clock):
+    return JobcanClient("1", OPTIONS, pace=fast_pace(clock), sleep=clock.sleep, wall=clock)
 
 
 def token_response(requests_mock, *tokens, expires_in=3600, scope=ALL_SCOPES):
@@ -75,23 +99,65 @@ def test_token_uses_basic_auth_and_space_separated_scopes(requests_mock, client)
     assert client.granted_scopes == tuple(ALL_SCOPES.split())
 
 
-def test_token_is_cached_per_integration(requests_mock, client, sleeps):
+def test_token_is_cached_per_integration(requests_mock, client, clock):
     token = token_response(requests_mock, "t1", "t2")
     requests_mock.get(EMPLOYEES, json={"employees": []})
     client.employees()
-    JobcanClient("1", client.options, sleep=sleeps.append).employees()
+    JobcanClient("1", OPTIONS, pace=fast_pace(clock), sleep=clock.sleep, wall=clock).employees()
     assert token.call_count == 1
-    JobcanClient("2", client.options, sleep=sleeps.append).employees()
+    JobcanClient("2", OPTIONS, pace=fast_pace(clock), sleep=clock.sleep, wall=clock).employees()
     assert token.call_count == 2
 
 
-def test_an_expired_token_is_fetched_again(requests_mock, client):
-    token = token_response(requests_mock, "t1", "t2", expires_in=1)
+def test_an_expired_token_is_fetched_again(requests_mock, client, clock):
+    token = token_response(requests_mock, "t1", "t2", expires_in=3600)
     requests_mock.get(EMPLOYEES, json={"employees": []})
     client.employees()
-    client.employees()  # a token within 30 s of expiry is not used
+    clock.now += 3600 - 61
+    client.employees()
+    assert token.call_count == 1  # an hour's token is used until a minute before it expires
+    clock.now += 2
+    client.employees()
     assert token.call_count == 2
     assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer t2"
+
+
+def test_a_short_lived_token_is_used_for_half_its_life(requests_mock, client, clock):
+    """A 2-second token with a fixed 30 s margin was fetched again before every call (issue 11)."""
+    token = token_response(requests_mock, "t1", "t2", "t3", expires_in=2)
+    requests_mock.get(EMPLOYEES, json={"employees": []})
+    for _ in range(5):
+        client.employees()
+        clock.now += 0.2
+    assert token.call_count == 1
+    clock.now = 1.01  # past half its life
+    client.employees()
+    assert token.call_count == 2
+
+
+def test_threads_share_one_token_fetch(requests_mock, clock):
+    """Eight threads that need a token at once wait for one token request, not eight."""
+    arrived = threading.Barrier(8)
+
+    def slow_token(request, context):
+        threading.Event().wait(0.05)  # the fetch takes a while, so every thread finds the token missing
+        return {"access_token": "t", "expires_in": 3600}
+
+    token = requests_mock.post(TOKEN_URL, json=slow_token)
+    requests_mock.get(EMPLOYEES, json={"employees": []})
+    pace = Pace(1e9, ceiling=1e9)  # a real clock: the threads run for real
+    clients = [JobcanClient("1", OPTIONS, pace=pace) for _ in range(8)]
+
+    def call(client):
+        arrived.wait()
+        client.employees()
+
+    threads = [threading.Thread(target=call, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert token.call_count == 1 and pace.requests == 9
 
 
 def test_401_fetches_a_new_token_and_retries_once(requests_mock, client):
@@ -127,7 +193,7 @@ def test_429_honours_retry_after_capped(requests_mock, client, sleeps):
         ],
     )
     client.employees()
-    assert sleeps == [3.0, 10.0]
+    assert sleeps == [3.0, 60.0]  # a Retry-After of more than a minute is capped
 
 
 def test_429_without_retry_after_backs_off_with_jitter(requests_mock, client, sleeps):
@@ -141,15 +207,15 @@ def test_429_without_retry_after_backs_off_with_jitter(requests_mock, client, sl
         assert 0 <= delay <= 0.5 * 2 ** (attempt - 1)
 
 
-def test_429_every_time_gives_up(requests_mock, client, sleeps):
+def test_429_every_time_gives_up_when_the_run_budget_is_spent(requests_mock, client, clock):
     token_response(requests_mock, "t1")
     requests_mock.get(EMPLOYEES, status_code=429)
-    with pytest.raises(RateLimited, match="429"):
+    with pytest.raises(RateLimited, match=r"no request successfully for 180 s; the last failure: .*429"):
         client.employees()
-    assert client.requests == 1 + 4
+    assert 150 <= clock.now < 180  # retried for the budget, and not a retry that would start past it
 
 
-def test_5xx_is_retried_then_given_up(requests_mock, client, sleeps):
+def test_5xx_is_retried_then_given_up(requests_mock, client, clock):
     token_response(requests_mock, "t1")
     api = requests_mock.get(EMPLOYEES, [{"status_code": 503}, {"status_code": 500}, {"json": {"employees": []}}])
     assert client.employees() == []
@@ -157,7 +223,7 @@ def test_5xx_is_retried_then_given_up(requests_mock, client, sleeps):
     api = requests_mock.get(EMPLOYEES, status_code=502, json={"errors": [{"code": "x", "message": "maintenance"}]})
     with pytest.raises(ProviderError, match=r"502.*maintenance"):
         client.employees()
-    assert api.call_count == 4
+    assert api.call_count > 5 and clock.now >= 150
 
 
 def test_connection_errors_are_retried_then_named(requests_mock, client):
@@ -234,16 +300,6 @@ def test_the_secret_stays_out_of_errors_and_reprs(requests_mock, client):
     assert "s3cret" not in str(raised.value) and "s3cret" not in repr(client.options)
 
 
-def test_rate_limit_spaces_requests():
-    slept = []
-    limit = RateLimit(per_second=10, sleep=slept.append)
-    start = time.monotonic()
-    for _ in range(5):
-        limit.wait()
-    assert time.monotonic() - start < 0.05  # it asked to sleep instead of sleeping here
-    assert len(slept) == 4 and all(0.05 < delay <= 0.4 for delay in slept)
-
-
 def test_an_empty_granted_scope_means_none(requests_mock, client):
     token_response(requests_mock, "t1", scope="")
     client.token()
@@ -264,32 +320,22 @@ def test_a_429_from_the_token_endpoint_is_retried_after_retry_after(requests_moc
     assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer t1"
 
 
-def test_a_token_endpoint_that_keeps_answering_429_is_rate_limited(requests_mock, client, sleeps):
+def test_a_token_endpoint_that_keeps_answering_429_is_rate_limited(requests_mock, client, clock):
     requests_mock.post(TOKEN_URL, status_code=429, json={"error": "temporarily_unavailable"})
-    with pytest.raises(RateLimited, match="429"):
+    with pytest.raises(RateLimited, match="no request successfully for 180 s"):
         client.token()
-    assert client.requests == 4 and len(sleeps) == 3
+    assert client.requests > 5 and 150 <= clock.now < 180
 
 
-class Clock:
-    """A monotonic clock that moves only when the client sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+def bounded_client(clock: Clock, seconds: float) -> JobcanClient:
+    return JobcanClient(
+        "1", OPTIONS, pace=fast_pace(clock), sleep=clock.sleep, deadline=Deadline(seconds, clock=clock), wall=clock
+    )
 
 
-def test_a_deadline_bounds_every_timeout_and_wait(requests_mock, client):
-    clock = Clock()
-    bounded = JobcanClient("1", client.options, sleep=clock.sleep, deadline=Deadline(4, clock=clock))
-    bounded._backoff = lambda attempt: 1.0
+def test_a_deadline_bounds_every_timeout_and_wait(requests_mock, clock):
+    bounded = bounded_client(clock, 4)
+    bounded.pace.backoff = lambda attempt: 1.0
     token = requests_mock.post(
         TOKEN_URL,
         [
@@ -307,21 +353,21 @@ def test_a_deadline_bounds_every_timeout_and_wait(requests_mock, client):
     with pytest.raises(DeadlineExceeded, match="did not answer within 4 seconds"):
         bounded.employees()
     assert clock.slept == [1.0]  # the backoff was given up, not slept
-    assert [call.timeout for call in token.request_history] == [(4, 4), (3, 3)]
-    assert [call.timeout for call in api.request_history] == [(3, 3)]
+    assert [call.timeout for call in token.request_history] == [pytest.approx((4, 4)), pytest.approx((3, 3))]
+    assert [call.timeout for call in api.request_history] == [pytest.approx((3, 3))]
 
 
-def test_a_retry_after_past_the_deadline_is_a_rate_limit(requests_mock, client):
+def test_a_retry_after_past_the_deadline_is_a_rate_limit(requests_mock, clock):
     """Jobcan answered: the caller hears that it limits requests and for how long, not that it did not answer."""
-    clock = Clock()
-    bounded = JobcanClient("1", client.options, sleep=clock.sleep, deadline=Deadline(4, clock=clock))
+    bounded = bounded_client(clock, 4)
     token_response(requests_mock, "t1")
     api = requests_mock.get(EMPLOYEES, status_code=429, headers={"Retry-After": "600"})
     with pytest.raises(RateLimited, match=r"^Jobcan is limiting requests \(try again in 600 s\)\.$"):
         bounded.employees()
-    assert clock.slept == [] and api.call_count == 1  # Retry-After: 600 (capped at 10) is not waited
+    assert clock.slept == [] and api.call_count == 1  # Retry-After: 600 (capped at 60) is not waited
 
-    bounded._backoff = lambda attempt: 5.0
+    bounded = bounded_client(clock, 4)  # a new check: the last one's pause is not this one's
+    bounded.pace.backoff = lambda attempt: 5.0
     requests_mock.get(EMPLOYEES, status_code=429)  # no Retry-After: the backoff would pass the deadline
     with pytest.raises(RateLimited, match=r"^Jobcan is limiting requests \(try again in a few minutes\)\.$"):
         bounded.employees()

@@ -13,7 +13,7 @@ from hub.models import AttendanceDay, DayState, Integration, Member, SyncRun, Ti
 from hub.records import LeaveKind
 from hub_plugins.jobcan.client import TOKENS
 from hub_plugins.jobcan.simulator import DayKind, JobcanSimulator, SimulatorConfig
-from tests.conftest import make_app
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_app
 
 START, END = date(2026, 11, 2), date(2026, 11, 15)
 
@@ -220,14 +220,14 @@ def test_token_expiry_during_a_run(tmp_path):
 
 
 def test_a_failure_mid_fetch_changes_nothing(tmp_path, sim):
-    app = hub_for(tmp_path, sim)
+    app = hub_for(tmp_path, sim, HUB_SYNC_STALL_SECONDS=2)  # retried for 2 s without success, then failed
     sync(app)
     before = snapshot(app)
     employee = next(e for e in sim.data.employees if e["employee_code"])
     original = (sim.data.summaries.get((employee["id"], START)), sim.data.adits.get((employee["id"], START)))
     sim.set_day(employee["id"], START, None, None)  # would be removed by a complete sync
     try:
-        sim.fail_next(50, status=500, endpoint="adits")  # summaries succeed, punches keep failing
+        sim.fail_next(10_000, status=500, endpoint="adits")  # summaries succeed, punches keep failing
         report = sync(app, expect=1)
         assert report["status"] == "failed" and "500" in report["error"]
         assert snapshot(app) == before
@@ -398,3 +398,29 @@ def test_a_resync_with_an_unknown_leave_type_rejects_that_day_and_keeps_every_ot
     assert (issue["employee_code"], issue["date"]) == (code, day.isoformat())
     assert issue["message"] == '保存しませんでした: 不明な休暇の種類(holiday.type: "sabbatical")。'
     assert snapshot(app) == before  # the rejected day keeps what was stored; every other day is unchanged
+
+
+def test_a_stormy_jobcan_is_synced_and_the_run_shows_its_pace(tmp_path, admin_factory):
+    """15 % of answers 429 (Retry-After 1) and 10 % 5xx: the run succeeds with the clean data, records its 429s
+    and achieved rate (page and JSON), and the integration remembers the rate it learned for the next run."""
+    days = START + timedelta(days=4)
+    clean_config = SimulatorConfig(employees=8, start=START, end=END, seed=5)
+    stormy_config = SimulatorConfig(
+        employees=8, start=START, end=END, seed=5, rate_429=0.15, retry_after=1, rate_5xx=0.1
+    )
+    with JobcanSimulator(clean_config) as clean_sim, JobcanSimulator(stormy_config) as stormy_sim:
+        clean = hub_for(tmp_path / "clean", clean_sim)
+        sync(clean, end=days)
+        stormy = hub_for(tmp_path / "stormy", stormy_sim)
+        report = sync(stormy, end=days)
+    assert report["status"] == "succeeded" and snapshot(stormy) == snapshot(clean)
+    assert report["throttled"] > 0 and report["achieved_rate"] > 0
+    with stormy.app_context():
+        integration = db.session.scalar(select(Integration))
+        assert integration.learned_rate is not None
+    admin_factory(stormy)
+    client = stormy.test_client()
+    client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    page = client.get(f"/admin/attendance/runs/{report['run_id']}?lang=en").get_data(as_text=True)
+    assert f'{report["throttled"]} answered "too many requests" (429)' in page.replace("&#34;", '"')
+    assert f"{report['achieved_rate']:.1f} requests a second" in page

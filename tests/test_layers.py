@@ -22,6 +22,7 @@ PUBLIC_API = (
     "hub",
     "hub.providers",
     "hub.blackout",
+    "hub.pacing",
     "hub.records",
     "hub.exporters",
     "hub.forms",

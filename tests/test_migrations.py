@@ -86,3 +86,45 @@ def test_one_active_run_per_integration_is_enforced_by_the_database(tmp_path):
         db.session.add(run(RunStatus.QUEUED))
         with pytest.raises(IntegrityError):
             db.session.commit()
+
+
+def test_the_old_default_pace_of_jobcan_integrations_becomes_no_ceiling(tmp_path):
+    """requests_per_second is now a ceiling: a stored 5 (the old default, never chosen) would cap every sync at
+    the pace issue 11 measured; a value an admin chose stays, as the ceiling."""
+    from datetime import datetime
+
+    app = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'pace.sqlite3'}")
+    integrations = sa.table(
+        "integrations",
+        sa.column("id", sa.Integer),
+        sa.column("provider", sa.String),
+        sa.column("name", sa.String),
+        sa.column("settings", sa.JSON),
+        sa.column("auto_sync", sa.Boolean),
+        sa.column("health", sa.String),
+        sa.column("created_at", sa.DateTime),
+        sa.column("updated_at", sa.DateTime),
+    )
+    stored = {
+        "本社": {"client_id": "a", "requests_per_second": 5.0, "concurrency": 2},
+        "支社": {"client_id": "b", "requests_per_second": 12, "concurrency": 4},
+    }
+    with app.app_context():
+        upgrade(revision="cbd219b9dd9b")
+        with db.engine.begin() as connection:
+            for name, settings in stored.items():
+                connection.execute(
+                    integrations.insert().values(
+                        provider="jobcan",
+                        name=name,
+                        settings=settings,
+                        auto_sync=True,
+                        health="unknown",
+                        created_at=datetime(2026, 11, 1),
+                        updated_at=datetime(2026, 11, 1),
+                    )
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            after = dict(connection.execute(sa.select(integrations.c.name, integrations.c.settings)).all())
+    assert after == {"本社": {"client_id": "a"}, "支社": stored["支社"]}

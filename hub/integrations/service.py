@@ -16,6 +16,7 @@ from hub import audit
 from hub.extensions import db
 from hub.forms import secret_bindings, secret_field_names
 from hub.models import Health, Integration
+from hub.pacing import Pace
 from hub.plugins import providers
 from hub.providers import CheckResult, CheckStatus, Deadline, Provider, ProviderSettings, URLPolicy
 from hub.settings.service import company_timezone
@@ -48,7 +49,8 @@ def provider_for(integration: Integration) -> Provider:
 
 
 def provider_settings(integration: Integration, deadline: Deadline | None = None) -> ProviderSettings:
-    """What the provider sees: plain settings and decrypted secrets, keyed by the integration."""
+    """What the provider sees: plain settings and decrypted secrets, keyed by the integration, and a pace that
+    starts at the rate the integration's last run learned."""
     values = {**(integration.settings or {}), **integration.read_secrets()}
     return ProviderSettings(
         key=str(integration.id or integration.name),
@@ -56,6 +58,7 @@ def provider_settings(integration: Integration, deadline: Deadline | None = None
         timezone=company_timezone(),
         deadline=deadline or Deadline(),
         url_policy=URLPolicy.configured(),
+        pace=Pace(integration.learned_rate, stall_seconds=current_app.config["HUB_SYNC_STALL_SECONDS"]),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -73,6 +73,8 @@ class SyncRun(db.Model):
     unmatched_local: Mapped[int] = mapped_column(default=0)
     warnings: Mapped[int] = mapped_column(default=0)
     requests: Mapped[int] = mapped_column(default=0)
+    throttled: Mapped[int] = mapped_column(default=0, server_default=text("0"))  # requests answered 429
+    achieved_rate: Mapped[float | None] = mapped_column(Float)  # requests a second while fetching
     progress_stage: Mapped[str | None] = mapped_column(String(50))
     progress_percent: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -29,7 +29,7 @@ from hub.records import DayRecord, RejectedRecord
 from hub.sync.blackout import Blackouts
 from hub.sync.lifecycle import SyncBlackout, SyncCancelled, claim_run, fail_run, finish_run, start_run
 from hub.sync.matching import Matching, match_members
-from hub.sync.progress import Heartbeat, OnProgress, ProgressReporter
+from hub.sync.progress import Heartbeat, OnProgress, ProgressReporter, record_pace
 from hub.sync.write import write_records
 from hub.sync_events import announce_sync_finished
 
@@ -84,6 +84,8 @@ def execute_run(run_id: int, on_progress: OnProgress | None = None) -> SyncRun |
         return fail_run(run_id, str(exc), reporter.requests, integration_error=True)
     except Exception:  # a bug of the core's must not leave the run "running", nor show a bare exception class
         return fail_run(run_id, _unexpected(run_id, "fetching"), reporter.requests)
+    finally:  # a failed fetch learned the provider's pace too
+        record_pace(run_id, run.integration_id, settings.pace)
     try:
         reporter.stage("write", requests=reporter.requests)
     except SyncCancelled as exc:

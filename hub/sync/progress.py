@@ -4,6 +4,7 @@ The provider reports progress through a :class:`ProgressReporter` (it is the pro
 a :class:`Heartbeat` keeps the run alive while the provider waits (a long Retry-After, a slow page). Both stop
 the fetch with :class:`~hub.sync.lifecycle.SyncCancelled` once an admin cancelled the run or it was reaped, and
 the reporter with :class:`~hub.sync.lifecycle.SyncBlackout` once the provider's blackout window has begun.
+:func:`record_pace` keeps what the run's :class:`~hub.pacing.Pace` learned.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 
 from hub.extensions import db
-from hub.models import RunStatus, SyncRun, utcnow
+from hub.models import Integration, RunStatus, SyncRun, utcnow
+from hub.pacing import Pace
 from hub.sync.blackout import Blackouts
 from hub.sync.lifecycle import SyncBlackout, SyncCancelled
 
@@ -97,6 +99,24 @@ def beat(run_id: int, values: dict) -> bool:
                 .values(**values)
             ).rowcount
         )
+
+
+def record_pace(run_id: int, integration_id: int | None, pace: Pace) -> None:
+    """Record how the fetch went (429s, the achieved rate) on the run, and the rate it learned on the
+    integration as the next run's start, whatever the run's end: a failed run learned it too. Nothing is
+    recorded for a provider that does not use the pace."""
+    if not pace.requests:
+        return
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)
+            .values(throttled=pace.throttled, achieved_rate=pace.achieved_rate())
+        )
+        if integration_id is not None:
+            connection.execute(
+                update(Integration).where(Integration.id == integration_id).values(learned_rate=round(pace.rate, 2))
+            )
 
 
 class Heartbeat:

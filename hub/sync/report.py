@@ -43,6 +43,8 @@ def run_as_dict(run: SyncRun) -> dict[str, Any]:
         "period": {"from": run.period_start.isoformat(), "to": run.period_end.isoformat()},
         "counts": {key: getattr(run, key) for key in COUNT_KEYS},
         "requests": run.requests,
+        "throttled": run.throttled,
+        "achieved_rate": run.achieved_rate,
         "duration_s": duration_seconds(run),
         "error": run.error,
         "issues": [

@@ -3,12 +3,12 @@
 Everything about *how* to talk to Jobcan lives here; what the JSON means lives in :mod:`.mapping`.
 
 Over 300 lines: the token request and the API calls share one set of rules (URL policy, pace, retries,
-Retry-After, deadline), and one class holding both is what keeps those rules the same.
+Retry-After, deadline), and one class holding both is what keeps those rules the same. The pace and the retry
+budget are the core's (:mod:`hub.pacing`); this module only applies them.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +21,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from flask_babel import gettext as _
 
+from hub.pacing import Pace
 from hub.providers import (
     Deadline,
     MissingScopeError,
@@ -49,50 +50,35 @@ PATH_SCOPES = (
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """Where and how fast to call Jobcan; one per integration."""
+    """Where to call Jobcan, and the admin's limits; one per integration. The pace itself is the core's."""
 
     api_base: str
     auth_base: str
     client_id: str
     client_secret: str
-    requests_per_second: float = 5.0
-    concurrency: int = 2
+    max_requests_per_second: float | None = None  # the admin's ceiling; None: the pace finds the rate alone
+    concurrency: int = 8
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    max_attempts: int = 5
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    retry_after_cap: float = 60.0
     url_policy: URLPolicy = field(default_factory=URLPolicy)
 
     def __repr__(self) -> str:  # the secret never reaches a log line or traceback
         return f"ClientOptions(api_base={self.api_base!r}, client_id={self.client_id!r}, secret=<hidden>)"
 
 
-class RateLimit:
-    """Spaces request starts at least ``1 / per_second`` apart across all threads of one client."""
-
-    def __init__(self, per_second: float, sleep: Callable[[float], None] = time.sleep):
-        self._interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self._sleep = sleep
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self._interval
-        if start > now:
-            self._sleep(start - now)
+def token_margin(lifetime: float) -> float:
+    """Seconds before expiry a token is renewed: a minute, but at most half its life (a 2 s token lives 1 s)."""
+    return min(60.0, lifetime / 2)
 
 
 class _TokenCache:
-    """Access tokens per integration and credentials, shared by every client in the process."""
+    """Access tokens per integration and credentials, shared by every client in the process; one fetch per key
+    at a time, so threads that find the token expired together wait for one new token (single-flight)."""
 
     def __init__(self):
         self._tokens: dict[tuple, dict] = {}
         self._lock = threading.Lock()
+        self._fetching: dict[tuple, threading.Lock] = {}
 
     def get(self, key: tuple) -> dict | None:
         with self._lock:
@@ -107,6 +93,10 @@ class _TokenCache:
             current = self._tokens.get(key)
             if current is not None and (access_token is None or current.get("access_token") == access_token):
                 del self._tokens[key]
+
+    def fetch_lock(self, key: tuple) -> threading.Lock:
+        with self._lock:
+            return self._fetching.setdefault(key, threading.Lock())
 
 
 TOKENS = _TokenCache()
@@ -127,10 +117,11 @@ def _raise_retryable(response: requests.Response) -> requests.Response:
 
 
 class JobcanClient:
-    """Calls the Jobcan API for one integration; counts every HTTP request it makes.
+    """Calls the Jobcan API for one integration at the core's pace.
 
-    Every request, the token's included, is checked against ``options.url_policy`` as it is sent, is paced,
-    retried and given timeouts alike, and no wait or timeout runs past ``deadline``.
+    Every request, the token's included, is checked against ``options.url_policy`` as it is sent, waits for
+    ``pace``, and is retried and given timeouts alike: while the run's retry budget lasts (``pace``), or the
+    ``deadline`` when it is bounded (a connection check).
     """
 
     def __init__(
@@ -138,29 +129,44 @@ class JobcanClient:
         key: str,
         options: ClientOptions,
         *,
+        pace: Pace | None = None,
         sleep: Callable[[float], None] = time.sleep,
         deadline: Deadline | None = None,
+        wall: Callable[[], float] = time.time,
     ):
         self.options = options
         self._cache_key = (key, options.auth_base, options.client_id, options.client_secret)
-        self._sleep = sleep
+        self._sleep, self._wall = sleep, wall
         self._deadline = deadline or Deadline()
-        self._rate = RateLimit(options.requests_per_second, self._pause)
+        self.pace = pace or Pace()
+        if options.max_requests_per_second:
+            self.pace.set_ceiling(options.max_requests_per_second)
         self._local = threading.local()
-        self._count_lock = threading.Lock()
-        self.requests = 0
         self.granted_scopes: tuple[str, ...] = ()
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far at this pace (the run's, when the pace is the run's)."""
+        return self.pace.requests
 
     # --- token ----------------------------------------------------------------------------------
 
     def token(self, *, force: bool = False) -> dict:
-        """A valid access token, from the cache unless expired or ``force``."""
-        cached = None if force else TOKENS.get(self._cache_key)
-        if cached is not None and cached.get("expires_at", float("inf")) > time.time() + 30:
-            return cached
-        token = self._fetch_token()
-        TOKENS.put(self._cache_key, token)
+        """A valid access token, from the cache unless about to expire or ``force``; one fetch at a time."""
+        token = None if force else TOKENS.get(self._cache_key)
+        if not self._fresh(token):
+            with TOKENS.fetch_lock(self._cache_key):
+                token = None if force else TOKENS.get(self._cache_key)  # another thread may have just fetched it
+                if not self._fresh(token):
+                    token = self._fetch_token()
+                    TOKENS.put(self._cache_key, token)
+        self.granted_scopes = token["granted_scopes"]
         return token
+
+    def _fresh(self, token: dict | None) -> bool:
+        if token is None:
+            return False
+        return token["expires_at"] - token_margin(token["lifetime"]) > self._wall()
 
     def _fetch_token(self) -> dict:
         oauth = OAuth2Session(
@@ -173,17 +179,18 @@ class JobcanClient:
         oauth.register_compliance_hook("access_token_response", _raise_retryable)
         url = self.options.auth_base.rstrip("/") + "/oauth/token"
         try:
-            for attempt in range(1, self.options.max_attempts + 1):
-                self._rate.wait()
-                self._count()
+            attempt = 0
+            while True:
+                attempt += 1
+                self.pace.wait(self._pause)
+                fetched_at = self._wall()
                 try:
                     token = oauth.fetch_token(
                         url, grant_type="client_credentials", timeout=self._timeout(), allow_redirects=False
                     )
                 except _RetryableAnswer as exc:
-                    if attempt == self.options.max_attempts:
-                        raise _status_error(exc.response, "/oauth/token") from None
-                    self._wait_to_retry(exc.response, attempt)
+                    self.pace.answered(exc.response.status_code, exc.response.headers)
+                    self._wait_to_retry(exc.response, attempt, "/oauth/token")
                     continue
                 except OAuthError as exc:
                     if exc.error == "invalid_client":
@@ -193,17 +200,20 @@ class JobcanClient:
                         ) from exc
                     raise ProviderError(f"Jobcan refused the token request: {exc.error}") from exc
                 except requests.RequestException as exc:
-                    if attempt == self.options.max_attempts:
-                        raise _network_error(exc) from exc
-                    self._pause(self._backoff(attempt))
+                    self._back_off(_network_error(exc), attempt)
                     continue
+                self.pace.answered(200, {})
                 # No "scope" in the answer means all that was asked; an empty one means none was granted.
                 granted = str(token["scope"] if "scope" in token else " ".join(SCOPES)).split()
-                self.granted_scopes = tuple(scope for scope in SCOPES if scope in granted)
-                return dict(token)
+                lifetime = float(token.get("expires_in") or 3600)
+                return {
+                    **token,
+                    "granted_scopes": tuple(scope for scope in SCOPES if scope in granted),
+                    "lifetime": lifetime,
+                    "expires_at": fetched_at + lifetime,
+                }
         finally:
             oauth.close()
-        raise AssertionError("unreachable")
 
     # --- requests -------------------------------------------------------------------------------
 
@@ -230,9 +240,8 @@ class JobcanClient:
         attempt = 0
         while True:
             attempt += 1
-            token = self.token()
-            self._rate.wait()
-            self._count()
+            self.pace.wait(self._pause)
+            token = self.token()  # after the wait, which may outlast a short-lived token
             try:
                 response = self._session().request(
                     method,
@@ -243,10 +252,9 @@ class JobcanClient:
                     **kwargs,
                 )
             except requests.RequestException as exc:
-                if attempt >= self.options.max_attempts:
-                    raise _network_error(exc) from exc
-                self._pause(self._backoff(attempt))
+                self._back_off(_network_error(exc), attempt)
                 continue
+            self.pace.answered(response.status_code, response.headers)
             if response.status_code == 401 and not renewed:
                 # Tokens expire; Jobcan clients fetch a new one and retry once.
                 TOKENS.drop(self._cache_key, token["access_token"])
@@ -254,9 +262,7 @@ class JobcanClient:
                 attempt -= 1
                 continue
             if response.status_code in RETRY_STATUSES:
-                if attempt >= self.options.max_attempts:
-                    raise _status_error(response, path)
-                self._wait_to_retry(response, attempt)
+                self._wait_to_retry(response, attempt, path)
                 continue
             if response.status_code >= 300:  # a redirect too: it is not followed
                 raise _status_error(response, path)
@@ -271,27 +277,42 @@ class JobcanClient:
     def _pause(self, seconds: float) -> None:
         self._deadline.sleep(seconds, self._sleep)
 
-    def _wait_to_retry(self, response: requests.Response, attempt: int) -> None:
-        """Wait before retrying ``response``'s request. A 429 whose wait would pass the deadline is reported as
-        the rate limit it is, saying when to try again: Jobcan did answer, in time."""
-        delay = self._retry_delay(response, attempt)
+    def _wait_to_retry(self, response: requests.Response, attempt: int, path: str) -> None:
+        """Wait before retrying ``response``'s request: a 429's Retry-After is the pace's, for every thread;
+        otherwise a backoff. A 429 whose wait would pass the deadline is reported as the rate limit it is,
+        saying when to try again: Jobcan did answer, in time."""
+        paused = self.pace.paused_for()
+        if response.status_code == 429 and paused and paused >= self._deadline.remaining():
+            raise _rate_limited(response)
+        if paused:  # the next pace.wait() holds this thread (and every other) until the pause ends
+            self._give_up_if_stalled(_status_error(response, path), paused)
+            return
+        delay = self.pace.backoff(attempt)
         if response.status_code == 429 and delay >= self._deadline.remaining():
             raise _rate_limited(response)
+        self._give_up_if_stalled(_status_error(response, path), delay)
         self._pause(delay)
 
-    def _retry_delay(self, response: requests.Response, attempt: int) -> float:
-        header = response.headers.get("Retry-After")
-        if response.status_code == 429 and header and header.strip().isdigit():
-            return min(float(header), self.options.retry_after_cap)
-        return self._backoff(attempt)
+    def _back_off(self, error: ProviderNetworkError, attempt: int) -> None:
+        """Wait to retry after a network error. In a check, one before any answer is final: the admin is asking
+        whether the URL and network are right, and they are not."""
+        if self._deadline.bounded and not self.pace.answers:
+            raise error
+        delay = self.pace.backoff(attempt)
+        self._give_up_if_stalled(error, delay)
+        self._pause(delay)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter."""
-        return random.uniform(0, min(self.options.backoff_cap, self.options.backoff_base * 2 ** (attempt - 1)))
-
-    def _count(self) -> None:
-        with self._count_lock:
-            self.requests += 1
+    def _give_up_if_stalled(self, error: ProviderError, waiting: float) -> None:
+        """Raise ``error`` when a retry after ``waiting`` seconds would pass the run's retry budget. Under a
+        bounded deadline (a check) the deadline is the budget, kept by every wait and timeout."""
+        if not self._deadline.bounded and self.pace.stalled(waiting):
+            raise type(error)(
+                _(
+                    "Jobcan answered no request successfully for %(seconds)d s; the last failure: %(error)s",
+                    seconds=round(self.pace.stall_seconds),
+                    error=str(error),
+                )
+            )
 
     # --- paging ---------------------------------------------------------------------------------
 
@@ -343,7 +364,7 @@ def _status_error(response: requests.Response, path: str) -> ProviderError:
             scopes=[scope] if scope else [],
         )
     if status == 429:
-        return RateLimited("Jobcan kept answering 429 (too many requests). Lower 'requests per second' or retry later.")
+        return RateLimited(_("Jobcan answered 429 (too many requests)."))
     if status == 401:
         return ProviderAuthError("Jobcan refused the access token twice; check the ID and secret access key.")
     try:

@@ -1,11 +1,11 @@
-"""The Jobcan settings form: ID, secret access key, environment and request pacing."""
+"""The Jobcan settings form: ID, secret access key, environment, and the admin's limits on the pace."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectChoice, SelectField, StringField, URLField
-from wtforms.validators import URL, DataRequired, Length, NumberRange, ValidationError
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.forms import ProviderURL, SecretField
 
@@ -34,9 +34,20 @@ class JobcanSettingsForm(FlaskForm):
     auth_base_url = URLField(_l("Auth base URL"))
     refresh_summaries = BooleanField(_l("Recalculate daily summaries before reading"), default=True)
     requests_per_second = FloatField(
-        _l("Requests per second"), [NumberRange(0.1, 50, _l("Enter a number from 0.1 to 50."))], default=5.0
+        _l("At most this many requests a second"),
+        [Optional(), NumberRange(0.1, 50, _l("Enter a number from 0.1 to 50, or leave it blank."))],
+        description=_l(
+            "Leave blank: the hub finds how fast Jobcan answers by itself, slowing down when Jobcan says "
+            '"too many requests" and remembering the pace for the next sync. Enter a number only for a limit '
+            "agreed with Jobcan."
+        ),
     )
-    concurrency = IntegerField(_l("Parallel requests"), [NumberRange(1, 8, _l("Enter 1 to 8."))], default=2)
+    concurrency = IntegerField(
+        _l("Parallel requests"),
+        [NumberRange(1, 16, _l("Enter 1 to 16."))],
+        default=8,
+        description=_l("Requests in flight at most; the pace above decides how fast they start."),
+    )
 
     def validate_api_base_url(self, field):
         self._custom_url(field, _l("Enter the API base URL for custom URLs."))

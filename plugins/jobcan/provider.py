@@ -29,12 +29,15 @@ from hub_plugins.jobcan.forms import JobcanSettingsForm
 
 REFRESH_RANGE_DAYS = 31
 REFRESH_TIMEOUT = 120.0
+#: Threads a fetch uses at most: the pace, not this, decides how fast requests start, so it is generous.
+DEFAULT_CONCURRENCY = 8
 
 
 def client_options(settings: ProviderSettings) -> ClientOptions:
-    """Connection options from an integration's settings (environment or custom URLs)."""
+    """Connection options from an integration's settings (environment or custom URLs). ``requests_per_second``
+    is the admin's ceiling (blank or 0: none, the pace finds the rate)."""
     environment = settings.get("environment") or "production"
-    pace = settings.get("requests_per_second")
+    ceiling = settings.get("requests_per_second")
     if environment == "custom":
         api_base, auth_base = settings.get("api_base_url"), settings.get("auth_base_url")
     else:
@@ -44,8 +47,8 @@ def client_options(settings: ProviderSettings) -> ClientOptions:
         auth_base=auth_base,
         client_id=settings.get("client_id") or "",
         client_secret=settings.get("client_secret") or "",
-        requests_per_second=float(5.0 if pace is None else pace),  # 0: unpaced
-        concurrency=int(settings.get("concurrency") or 2),
+        max_requests_per_second=float(ceiling) if ceiling not in (None, "") and float(ceiling) > 0 else None,
+        concurrency=int(settings.get("concurrency") or DEFAULT_CONCURRENCY),
         url_policy=settings.url_policy,
     )
 
@@ -60,18 +63,12 @@ class JobcanProvider(Provider):
 
     def __init__(self, sleep=time.sleep):
         self._sleep = sleep
-        self._clients: dict[tuple, JobcanClient] = {}
 
     def client(self, settings: ProviderSettings) -> JobcanClient:
-        """One client per integration and options, so request counts add up across a sync's calls; a call with
-        a deadline (a connection check) gets one of its own, as the deadline is that call's alone."""
-        options = client_options(settings)
-        if settings.deadline.bounded:
-            return JobcanClient(settings.key, options, sleep=self._sleep, deadline=settings.deadline)
-        key = (settings.key, options)
-        if key not in self._clients:
-            self._clients[key] = JobcanClient(settings.key, options, sleep=self._sleep)
-        return self._clients[key]
+        """A client at the call's pace (the run's, so its requests add up across a sync's calls) and deadline."""
+        return JobcanClient(
+            settings.key, client_options(settings), pace=settings.pace, sleep=self._sleep, deadline=settings.deadline
+        )
 
     # --- check ----------------------------------------------------------------------------------
 
