@@ -15,30 +15,18 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from hub import create_app
+from hub.config import VARIABLES
 from hub.extensions import db
 from hub.integrations.service import provider_named, save_integration
 from hub.models import Integration, Member
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = str(Path(sys.executable).parent / "hub")
-HUB_VARIABLES = (
-    "DATABASE_URL",
-    "HUB_INSTANCE_PATH",
-    "HUB_SECRET_KEY",
-    "HUB_ENCRYPTION_KEYS",
-    "HUB_TIMEZONE",
-    "HUB_QUEUE_URL",
-    "HUB_BLOCKED_PLUGINS",
-    "HUB_RATELIMIT_STORAGE_URL",
-    "HUB_LANGUAGE",
-    "HUB_SECURE_COOKIES",
-    "HUB_HEARTBEAT_TIMEOUT",
-)
 
 
 def isolate_environment(workdir: Path) -> None:
     """This process never reads the developer's HUB_* settings; instance files go to the temporary folder."""
-    for name in HUB_VARIABLES:
+    for name in VARIABLES:
         os.environ.pop(name, None)
     os.environ["HUB_INSTANCE_PATH"] = str(workdir / "instance")
     os.environ["HUB_LANGUAGE"] = "en"
@@ -52,7 +40,7 @@ def hub_env(
     heartbeat_timeout: int = 20,
 ) -> dict:
     """The environment of a `hub` child process: this one's, without the developer's HUB_* settings."""
-    env = {key: value for key, value in os.environ.items() if key not in HUB_VARIABLES}
+    env = {key: value for key, value in os.environ.items() if key not in VARIABLES}
     env.update(
         DATABASE_URL=database_url.replace("postgresql://", "postgresql+psycopg://", 1),
         HUB_INSTANCE_PATH=str(instance),

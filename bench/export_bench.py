@@ -40,20 +40,12 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, inspect, select
 
+from hub.config import VARIABLES
+
 START = date(2026, 1, 1)
 TARGET_RATIO = 1.5
 TARGET_MB = 150.0
 FORMATS = ("crowdlog", "daily", "monthly")
-_HUB_VARIABLES = (
-    "DATABASE_URL",
-    "HUB_INSTANCE_PATH",
-    "HUB_SECRET_KEY",
-    "HUB_ENCRYPTION_KEYS",
-    "HUB_TIMEZONE",
-    "HUB_QUEUE_URL",
-    "HUB_BLOCKED_PLUGINS",
-    "HUB_LANGUAGE",
-)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def isolate_environment(workdir: Path) -> None:
     """The benchmark never reads the developer's HUB_* settings; instance files go to the temporary folder."""
-    for name in _HUB_VARIABLES:
+    for name in VARIABLES:
         os.environ.pop(name, None)
     os.environ["HUB_INSTANCE_PATH"] = str(workdir / "instance")
     os.environ["HUB_LANGUAGE"] = "en"

@@ -21,6 +21,25 @@ log = logging.getLogger(__name__)
 
 SECRET_KEY_FILE = "secret_key"
 ENCRYPTION_KEYS_FILE = "encryption_keys"
+#: Every environment variable the hub reads (README "Configuration"); tests and benches clear them so a
+#: developer's own settings never leak in.
+VARIABLES = (
+    "DATABASE_URL",
+    "HUB_INSTANCE_PATH",
+    "HUB_SECRET_KEY",
+    "HUB_ENCRYPTION_KEYS",
+    "HUB_TIMEZONE",
+    "HUB_QUEUE_URL",
+    "HUB_HEARTBEAT_TIMEOUT",
+    "HUB_SYNC_STALL_SECONDS",
+    "HUB_BLOCKED_PLUGINS",
+    "HUB_RATELIMIT_STORAGE_URL",
+    "HUB_SECURE_COOKIES",
+    "HUB_TRUSTED_PROXIES",
+    "HUB_SESSION_IDLE_HOURS",
+    "HUB_ALLOW_PRIVATE_URLS",
+    "HUB_LANGUAGE",
+)
 
 
 class ConfigError(RuntimeError):

@@ -12,28 +12,13 @@ from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 
 from hub import create_app
+from hub.config import VARIABLES
 from hub.extensions import db
 from hub.models import User
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
 TEST_KEY = Fernet.generate_key().decode()
-_OWN_VARIABLES = (
-    "DATABASE_URL",
-    "HUB_INSTANCE_PATH",
-    "HUB_SECRET_KEY",
-    "HUB_ENCRYPTION_KEYS",
-    "HUB_TIMEZONE",
-    "HUB_QUEUE_URL",
-    "HUB_BLOCKED_PLUGINS",
-    "HUB_RATELIMIT_STORAGE_URL",
-    "HUB_LANGUAGE",
-    "HUB_SECURE_COOKIES",
-    "HUB_ALLOW_PRIVATE_URLS",
-    "HUB_HEARTBEAT_TIMEOUT",
-    "HUB_SESSION_IDLE_HOURS",
-    "HUB_TRUSTED_PROXIES",
-)
 
 
 def service_url(variable: str) -> str:
@@ -49,7 +34,7 @@ def service_url(variable: str) -> str:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
     """Tests never read the developer's HUB_* settings, and each gets its own instance folder."""
-    for name in _OWN_VARIABLES:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("HUB_LANGUAGE", "en")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from datetime import timedelta
 
@@ -141,3 +142,16 @@ def test_an_existing_world_readable_database_is_reported(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     create_app()
     assert "hub.sqlite3 is readable by other users" in caplog.text
+
+
+def test_every_variable_the_hub_reads_is_listed_once():
+    """hub.config.VARIABLES is what tests and benches clear: a variable read anywhere must be in it."""
+    from pathlib import Path
+
+    from hub.config import VARIABLES
+
+    pattern = re.compile(r'(?:environ\.get|env\.get|whole_number\(env,)\s*\(?\s*"([A-Z_]+)"')
+    hub_dir = Path(__file__).resolve().parents[1] / "hub"
+    found = {name for path in hub_dir.rglob("*.py") for name in pattern.findall(path.read_text("utf-8"))}
+    read = {name for name in found if name.startswith("HUB_") or name == "DATABASE_URL"}  # not LANG: the system's
+    assert read == set(VARIABLES) and len(VARIABLES) == len(set(VARIABLES))
