@@ -52,13 +52,18 @@ def provider_settings(integration: Integration, deadline: Deadline | None = None
     """What the provider sees: plain settings and decrypted secrets, keyed by the integration, and a pace that
     starts at the rate the integration's last run learned."""
     values = {**(integration.settings or {}), **integration.read_secrets()}
+    return _settings(str(integration.id or integration.name), values, deadline or Deadline(), integration.learned_rate)
+
+
+def _settings(key: str, values: dict, deadline: Deadline, learned_rate: float | None = None) -> ProviderSettings:
+    """The one way the core dresses values for a provider: company time zone, URL policy, deadline and pace."""
     return ProviderSettings(
-        key=str(integration.id or integration.name),
+        key=key,
         values=values,
         timezone=company_timezone(),
-        deadline=deadline or Deadline(),
+        deadline=deadline,
         url_policy=URLPolicy.configured(),
-        pace=Pace(integration.learned_rate, stall_seconds=current_app.config["HUB_SYNC_STALL_SECONDS"]),
+        pace=Pace(learned_rate, stall_seconds=current_app.config["HUB_SYNC_STALL_SECONDS"]),
     )
 
 
@@ -90,14 +95,8 @@ def _setting(value: Any) -> Any:
 
 def check_values(provider: Provider, name: str, values: Mapping[str, Any], seconds: float | None = None) -> CheckResult:
     """Check credentials before anything is saved, giving the provider ``seconds`` (a web page's by default)."""
-    settings = ProviderSettings(
-        key=f"new:{name}",
-        values=dict(values),
-        timezone=company_timezone(),
-        deadline=Deadline(WEB_CHECK_SECONDS if seconds is None else seconds),
-        url_policy=URLPolicy.configured(),
-    )
-    return run_check(provider, settings)
+    deadline = Deadline(WEB_CHECK_SECONDS if seconds is None else seconds)
+    return run_check(provider, _settings(f"new:{name}", dict(values), deadline))
 
 
 @dataclass(frozen=True)
