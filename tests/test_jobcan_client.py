@@ -390,3 +390,42 @@ def test_a_long_remote_error_is_cut_to_200_characters(requests_mock, client):
         client.employees()
     assert str(raised.value).startswith("Jobcan answered 400 for /master/v1/employees")
     assert len(str(raised.value)) == 200 and str(raised.value).endswith("…")
+
+
+# --- the summary refresh's wait (provider) ---------------------------------------------------------------
+
+REFRESH_16 = f"{API}/attendance/v1/summaries/daily/16/refresh"
+
+
+def refreshing_provider(requests_mock, clock: Clock, answers: list[dict]):
+    """A Jobcan provider on ``clock`` whose employee 16 refresh gives ``answers``; no day has data."""
+    from hub.providers import ProviderSettings
+    from hub_plugins.jobcan.provider import JobcanProvider
+
+    token_response(requests_mock, "t1")
+    requests_mock.post(REFRESH_16, answers)
+    for path in ("summaries/daily", "adits"):
+        requests_mock.get(f"{API}/attendance/v1/{path}", json={})
+    values = {"environment": "custom", "api_base_url": API, "auth_base_url": AUTH, "client_id": "c", "client_secret": "s"}
+    settings = ProviderSettings(key="9", values=values, pace=Pace(1e9, ceiling=1e9, clock=clock, wall=clock))
+    return JobcanProvider(sleep=clock.sleep), settings
+
+
+PROCESSING = {"json": {"refresh": {"status": "processing"}}}
+FINISHED = {"json": {"refresh": {"status": "finished"}}}
+
+
+def test_a_refresh_still_processing_after_the_runs_budget_fails_saying_how_long(requests_mock, clock):
+    provider, settings = refreshing_provider(requests_mock, clock, [PROCESSING])
+    with pytest.raises(ProviderError, match=r"still recalculating summaries after 1\d\d s"):
+        provider.fetch_attendance(settings, ["16"], date(2026, 11, 2), date(2026, 11, 2), lambda **_: None)
+    assert settings.pace.stall_seconds <= clock.now < settings.pace.stall_seconds + 10
+
+
+def test_time_spent_retrying_429s_does_not_count_against_the_refresh_wait(requests_mock, clock):
+    # 12 polls, each after a 429 asking for 25 s: 300 s and more in all, but only ~70 s of it polling
+    throttled = {"status_code": 429, "headers": {"Retry-After": "25"}, "json": {}}
+    provider, settings = refreshing_provider(requests_mock, clock, [throttled, PROCESSING] * 12 + [FINISHED])
+    provider.fetch_attendance(settings, ["16"], date(2026, 11, 2), date(2026, 11, 2), lambda **_: None)
+    assert clock.now > settings.pace.stall_seconds + 100
+    assert sum(call.url == REFRESH_16 for call in requests_mock.request_history) == 25

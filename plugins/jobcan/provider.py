@@ -28,7 +28,8 @@ from hub_plugins.jobcan.client import ENVIRONMENTS, SCOPES, ClientOptions, Jobca
 from hub_plugins.jobcan.forms import JobcanSettingsForm
 
 REFRESH_RANGE_DAYS = 31
-REFRESH_TIMEOUT = 120.0
+#: The longest wait between two polls of a refresh that answers "processing", in seconds.
+REFRESH_POLL_CAP = 8.0
 #: Threads a fetch uses at most: the pace, not this, decides how fast requests start, so it is generous.
 DEFAULT_CONCURRENCY = 8
 
@@ -169,16 +170,21 @@ class JobcanProvider(Provider):
         jobs = [(employee_id, chunk) for employee_id in employee_ids for chunk in chunks]
 
         def refresh(job):
+            # Only the polls' own waits count against the run's budget: the time the client spends retrying a
+            # 429 or a 5xx is the retry budget's, and a busy run must not make a slow recalculation fail.
             employee_id, (first, stop) = job
-            deadline = time.monotonic() + REFRESH_TIMEOUT
-            delay = 0.5
+            waited, delay = 0.0, 0.5
             while client.refresh(employee_id, first, stop):
-                if time.monotonic() > deadline:
+                if waited >= client.pace.stall_seconds:
                     raise ProviderError(
-                        f"Jobcan was still recalculating summaries after {REFRESH_TIMEOUT:.0f} s; try again later."
+                        _(
+                            "Jobcan was still recalculating summaries after %(seconds)s s; try again later.",
+                            seconds=round(waited),
+                        )
                     )
                 self._sleep(delay)
-                delay = min(delay * 2, 8.0)
+                waited += delay
+                delay = min(delay * 2, REFRESH_POLL_CAP)
 
         self._parallel(client, jobs, refresh, "refresh", progress)
 
