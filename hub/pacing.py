@@ -145,6 +145,22 @@ class Pace:
         with self._lock:
             return self._clock() + waiting - self._last_success >= self.stall_seconds
 
+    def before_retry(self, attempt: int, sleep: Callable[[float], None], *, bounded: bool = False) -> bool:
+        """Wait before retry number ``attempt`` (1, 2 …) of a failed request; False, without waiting, when the
+        run's retry budget is spent and the caller should raise its typed error instead.
+
+        The wait is the shared pause when one is on (the next :meth:`wait` serves it, for every thread), else
+        :meth:`backoff`. ``bounded``: the call has a deadline of its own (a connection check), which is then the
+        budget, kept by ``sleep``.
+        """
+        paused = self.paused_for()
+        waiting = paused or self.backoff(attempt)
+        if not bounded and self.stalled(waiting):
+            return False
+        if not paused:
+            sleep(waiting)
+        return True
+
     @staticmethod
     def backoff(attempt: int) -> float:
         """Exponential backoff with full jitter before retry number ``attempt`` (1, 2 …)."""

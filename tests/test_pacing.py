@@ -200,3 +200,19 @@ def test_a_token_endpoint_that_keeps_refusing_fails_on_the_same_budget(requests_
     with pytest.raises(RateLimited, match="180 s"):
         jobcan.token()
     assert 150 <= clock.now - 1000 < 180
+
+
+def test_before_retry_backs_off_serves_a_shared_pause_and_says_when_the_budget_is_spent():
+    clock = Clock()
+    pace = paced(clock, stall_seconds=60)
+    random.seed(3)
+    assert pace.before_retry(1, clock.sleep) is True
+    assert len(clock.slept) == 1 and 0 <= clock.slept[0] <= 0.5  # full jitter of the first backoff
+    pace.answered(429, {"Retry-After": "20"})
+    slept = len(clock.slept)
+    assert pace.before_retry(2, clock.sleep) is True
+    assert len(clock.slept) == slept  # the shared pause is served by the next wait(), not slept twice
+    clock.sleep(45)  # 45 s and more since the last success: a 20 s wait would pass the 60 s budget
+    pace.answered(429, {"Retry-After": "20"})
+    assert pace.before_retry(3, clock.sleep) is False
+    assert pace.before_retry(3, clock.sleep, bounded=True) is True  # a check's deadline is its budget

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from hub.pacing import Pace
 from hub.providers import (
     Deadline,
+    DeadlineExceeded,
     MissingScopeError,
     ProviderAuthError,
     ProviderError,
@@ -284,28 +285,24 @@ class JobcanClient:
         paused = self.pace.paused_for()
         if response.status_code == 429 and paused and paused >= self._deadline.remaining():
             raise _rate_limited(response)
-        if paused:  # the next pace.wait() holds this thread (and every other) until the pause ends
-            self._give_up_if_stalled(_status_error(response, path), paused)
-            return
-        delay = self.pace.backoff(attempt)
-        if response.status_code == 429 and delay >= self._deadline.remaining():
-            raise _rate_limited(response)
-        self._give_up_if_stalled(_status_error(response, path), delay)
-        self._pause(delay)
+        try:
+            self._retry_or_raise(_status_error(response, path), attempt)
+        except DeadlineExceeded:
+            if response.status_code == 429:
+                raise _rate_limited(response) from None
+            raise
 
     def _back_off(self, error: ProviderNetworkError, attempt: int) -> None:
         """Wait to retry after a network error. In a check, one before any answer is final: the admin is asking
         whether the URL and network are right, and they are not."""
         if self._deadline.bounded and not self.pace.answers:
             raise error
-        delay = self.pace.backoff(attempt)
-        self._give_up_if_stalled(error, delay)
-        self._pause(delay)
+        self._retry_or_raise(error, attempt)
 
-    def _give_up_if_stalled(self, error: ProviderError, waiting: float) -> None:
-        """Raise ``error`` when a retry after ``waiting`` seconds would pass the run's retry budget. Under a
+    def _retry_or_raise(self, error: ProviderError, attempt: int) -> None:
+        """Wait for retry number ``attempt``, or raise ``error`` once the run's retry budget is spent. Under a
         bounded deadline (a check) the deadline is the budget, kept by every wait and timeout."""
-        if not self._deadline.bounded and self.pace.stalled(waiting):
+        if not self.pace.before_retry(attempt, self._pause, bounded=self._deadline.bounded):
             raise type(error)(
                 _(
                     "Jobcan answered no request successfully for %(seconds)d s; the last failure: %(error)s",
