@@ -34,6 +34,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from hub import create_app
+from hub.bulk import collector_paused
 from hub.extensions import db
 from hub.integrations.service import provider_named, provider_settings, save_integration
 from hub.models import Integration, Member, Trigger
@@ -93,7 +94,8 @@ def run_once(url: str, data, dates: list[date], profile: bool = False) -> tuple[
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
-        records = provider._read_days(answers, dates, set(matching.matched), tz, lambda **_: None)
+        with collector_paused():  # as the engine's fetch phase runs the provider
+            records = provider._read_days(answers, dates, set(matching.matched), tz, lambda **_: None)
         write_records(run, integration, matching, records)
         db.session.commit()
         if profiler:

@@ -165,3 +165,21 @@ def _later(record: DayRecord) -> DayRecord:
         leave_name=record.leave_name,
         hourly_leaves=record.hourly_leaves,
     )
+
+
+def test_raw_payloads_are_stored_as_they_came_whatever_their_values(members):
+    """The fast JSON encoder refuses integers past 64 bits; such a payload is stored all the same."""
+    payloads = [
+        {"summary": {"work": 480, "note": "直行直帰", "ratio": 0.5, "flags": [True, None]}},
+        {"id": 2**70, "nested": {"empty": {}, "list": []}},
+        {},
+    ]
+    changes = store.DayChanges(store.DaySource(integration_id=None, source_file="f.csv"), synced_at=utcnow())
+    for offset, raw in enumerate(payloads):
+        record = DayRecord(remote_id="P0000", work_date=START + timedelta(days=offset), clock_in=540, raw=raw)
+        changes.put(members[0].id, record, None)
+    store.write(changes)
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.scalars(select(AttendanceDay).order_by(AttendanceDay.work_date)).all()
+    assert [day.raw_payload for day in stored] == [payloads[0], payloads[1], None]

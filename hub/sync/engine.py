@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hub import bulk
 from hub.encryption import SecretDecryptError
 from hub.extensions import db
 from hub.integrations.service import IntegrationError, provider_for, provider_settings
@@ -124,11 +125,15 @@ def _fetch(
     matching = match_members(remote, db.session.scalars(select(Member)))
     ids = list(matching.matched)
     reporter.check_blackout()
-    records = _call(
-        provider,
-        run.id,
-        lambda: list(provider.fetch_attendance(settings, ids, run.period_start, run.period_end, reporter)),
-    )
+    # The provider maps tens of thousands of days into new, acyclic objects: without the pause, Python's cycle
+    # collector walks the whole heap again and again to free nothing (docs/performance.md, "Hub-side write").
+    # The few cycles the HTTP calls leave (about 20 objects a request) are collected when it ends.
+    with bulk.collector_paused():
+        records = _call(
+            provider,
+            run.id,
+            lambda: list(provider.fetch_attendance(settings, ids, run.period_start, run.period_end, reporter)),
+        )
     return matching, records
 
 
