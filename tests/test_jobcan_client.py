@@ -406,7 +406,13 @@ def refreshing_provider(requests_mock, clock: Clock, answers: list[dict]):
     requests_mock.post(REFRESH_16, answers)
     for path in ("summaries/daily", "adits"):
         requests_mock.get(f"{API}/attendance/v1/{path}", json={})
-    values = {"environment": "custom", "api_base_url": API, "auth_base_url": AUTH, "client_id": "c", "client_secret": "s"}
+    values = {
+        "environment": "custom",
+        "api_base_url": API,
+        "auth_base_url": AUTH,
+        "client_id": "c",
+        "client_secret": "s",
+    }
     settings = ProviderSettings(key="9", values=values, pace=Pace(1e9, ceiling=1e9, clock=clock, wall=clock))
     return JobcanProvider(sleep=clock.sleep), settings
 
