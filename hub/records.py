@@ -67,6 +67,11 @@ class DayRecord:
     leave: LeaveKind = LeaveKind.NONE
     leave_name: str | None = None
     hourly_leaves: tuple[HourlyLeave, ...] = ()
+    # Payroll totals as the provider computed them, in minutes; None when it does not say (not 0).
+    overtime_minutes: int | None = None  # 残業
+    late_night_minutes: int | None = None  # 深夜
+    late_minutes: int | None = None  # 遅刻
+    early_leave_minutes: int | None = None  # 早退
     raw: Mapping = field(default_factory=dict, compare=False, repr=False)
 
     @property
