@@ -468,3 +468,17 @@ def test_the_sync_window_reaches_a_year_past_today(app):
     check_period(date(2027, 12, 1), date(2027, 12, 2), today=date(2026, 12, 1))
     with pytest.raises(SyncPeriodError, match="2027-12-03 is outside"):
         check_period(date(2027, 12, 1), date(2027, 12, 3), today=date(2026, 12, 1))
+
+
+def test_an_employee_retired_before_the_period_is_left_out_and_one_retired_inside_it_synced(app, hr):
+    hr.employees.append(RemoteMember("20", "P9001", "退職 済子", retired_on=D1 - timedelta(days=1)))
+    hr.employees.append(RemoteMember("21", "P2000", "山田 ひとり", retired_on=D2))  # P2000 is a member
+    hr.day("21", D1)
+    run = sync()
+    codes = {(issue.kind, issue.employee_code) for issue in run.issues}
+    assert (IssueKind.UNMATCHED_REMOTE, "P9001") not in codes  # retired before D1: not an unmatched employee
+    assert (IssueKind.UNMATCHED_LOCAL, "P2000") not in codes and day("P2000", D1) is not None
+    assert run.unmatched_remote == 2  # as before: the code-less employee and p01003
+
+    later = sync(start=D3, end=D3)  # P2000 retired on D2: before this period, so out of it
+    assert (IssueKind.UNMATCHED_LOCAL, "P2000") in {(issue.kind, issue.employee_code) for issue in later.issues}

@@ -122,7 +122,7 @@ def _fetch(
     reporter.check_blackout()
     remote = _call(provider, run.id, provider.fetch_members, settings)
     reporter.stage("members", requests=reporter.requests)
-    matching = match_members(remote, db.session.scalars(select(Member)))
+    matching = match_members(remote, db.session.scalars(select(Member)), since=run.period_start)
     ids = list(matching.matched)
     reporter.check_blackout()
     # The provider maps tens of thousands of days into new, acyclic objects: without the pause, Python's cycle

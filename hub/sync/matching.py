@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from hub.codes import normalize_code
 from hub.models import Member
@@ -27,14 +28,18 @@ class Matching:
     unmatched_local: list[tuple[Member, RemoteMember | None]] = field(default_factory=list)
 
 
-def match_members(remote: Iterable[RemoteMember], members: Iterable[Member]) -> Matching:
-    """Match by exact normalized code; never silently by a near miss, which is only suggested."""
+def match_members(remote: Iterable[RemoteMember], members: Iterable[Member], since: date | None = None) -> Matching:
+    """Match by exact normalized code; never silently by a near miss, which is only suggested.
+
+    An employee who retired before ``since`` (the period's first day) is left out on both sides: not matched,
+    not reported as unmatched, and no suggestion; one who retired inside the period is matched as any other.
+    """
     members = list(members)
+    remote = [employee for employee in remote if not _retired_before(employee, since)]
     by_code = {member.code: member for member in members}
     by_near = {near_key(member.code): member for member in members}
     result = Matching()
     seen_codes: set[str] = set()
-    remote = list(remote)
     for employee in remote:
         code = normalize_code(employee.code)
         member = by_code.get(code) if code else None
@@ -48,3 +53,7 @@ def match_members(remote: Iterable[RemoteMember], members: Iterable[Member]) -> 
         if member.code not in seen_codes:
             result.unmatched_local.append((member, remote_near.get(near_key(member.code))))
     return result
+
+
+def _retired_before(employee: RemoteMember, since: date | None) -> bool:
+    return since is not None and employee.retired_on is not None and employee.retired_on < since
