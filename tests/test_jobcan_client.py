@@ -21,7 +21,7 @@ from hub.providers import (
     ProviderNetworkError,
     RateLimited,
 )
-from hub_plugins.jobcan.client import TOKENS, ClientOptions, JobcanClient
+from hub_plugins.jobcan.client import IN_FLIGHT_EXPIRIES, TOKENS, ClientOptions, JobcanClient
 
 API, AUTH = "https://api.test", "https://auth.test"
 TOKEN_URL = f"{AUTH}/oauth/token"
@@ -174,6 +174,31 @@ def test_401_twice_is_an_auth_error(requests_mock, client):
     requests_mock.get(EMPLOYEES, status_code=401, json={"errors": []})
     with pytest.raises(ProviderAuthError):
         client.employees()
+
+
+def test_a_token_that_expires_while_the_request_is_on_its_way_is_not_a_refusal(requests_mock, client, clock):
+    # A 1-second token and answers that take 2 s: each 401 comes after the token's life, so it is renewed
+    # and retried (a few times), not reported as a wrong ID or secret.
+    token_response(requests_mock, "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", expires_in=1)
+    answers = iter([401, 401, 401, 200])
+
+    def slow(request, context):
+        clock.now += 2
+        context.status_code = next(answers)
+        return {"employees": [{"id": 1}]} if context.status_code == 200 else {"errors": []}
+
+    requests_mock.get(EMPLOYEES, json=slow)
+    assert client.employees() == [{"id": 1}]
+
+    def slow_refusal(request, context):
+        clock.now += 2
+        return {"errors": []}
+
+    always = requests_mock.get(EMPLOYEES, status_code=401, json=slow_refusal)
+    token_response(requests_mock, *[f"u{n}" for n in range(10)], expires_in=1)
+    with pytest.raises(ProviderAuthError):
+        client.employees()
+    assert always.call_count == 1 + IN_FLIGHT_EXPIRIES + 1  # the first, the uncounted renewals, the refusal
 
 
 def test_wrong_credentials(requests_mock, client):

@@ -40,6 +40,8 @@ ENVIRONMENTS = {
     "sandbox": ("https://sandbox-api-kintai.jobcan.jp", "https://sandbox-api-auth-kintai.jobcan.jp"),
 }
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+#: 401s not counted as a refusal, per request, when the token had outlived its lifetime by the answer.
+IN_FLIGHT_EXPIRIES = 5
 #: The scope each API path needs, to name it when Jobcan answers 403.
 PATH_SCOPES = (
     ("/master/v1/employees", "employees.read"),
@@ -238,7 +240,7 @@ class JobcanClient:
     def _call(self, method: str, path: str, **kwargs) -> dict:
         url = self.options.api_base.rstrip("/") + path
         renewed = False
-        attempt = 0
+        attempt = in_flight = 0
         while True:
             attempt += 1
             self.pace.wait(self._pause)
@@ -256,9 +258,14 @@ class JobcanClient:
                 self._back_off(_network_error(exc), attempt)
                 continue
             self.pace.answered(response.status_code, response.headers)
-            if response.status_code == 401 and not renewed:
-                # Tokens expire; Jobcan clients fetch a new one and retry once.
+            if response.status_code == 401 and (
+                not renewed or (in_flight < IN_FLIGHT_EXPIRIES and self._expired(token))
+            ):
+                # Tokens expire; Jobcan clients fetch a new one and retry once. A token that outlived its lifetime
+                # while the request was on its way (a short-lived token, a slow answer) was not refused: the
+                # retry with a new one is not counted, up to a few times.
                 TOKENS.drop(self._cache_key, token["access_token"])
+                in_flight += renewed
                 renewed = True
                 attempt -= 1
                 continue
@@ -271,6 +278,10 @@ class JobcanClient:
                 return response.json()
             except ValueError as exc:
                 raise ProviderError(f"Jobcan answered {path} with something that is not JSON.") from exc
+
+    def _expired(self, token: dict) -> bool:
+        """Whether ``token``'s lifetime, counted from when it was asked for, has passed by now."""
+        return self._wall() >= token["expires_at"]
 
     def _timeout(self) -> tuple[float, float]:
         return self._deadline.timeout(self.options.connect_timeout, self.options.read_timeout)
