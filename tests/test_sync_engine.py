@@ -468,3 +468,17 @@ def test_the_sync_window_reaches_a_year_past_today(app):
     check_period(date(2027, 12, 1), date(2027, 12, 2), today=date(2026, 12, 1))
     with pytest.raises(SyncPeriodError, match="2027-12-03 is outside"):
         check_period(date(2027, 12, 1), date(2027, 12, 3), today=date(2026, 12, 1))
+
+
+@pytest.mark.parametrize("field", ["overtime_minutes", "late_night_minutes", "late_minutes", "early_leave_minutes"])
+def test_negative_payroll_minutes_cannot_be_stored_but_zero_and_none_can(app, field):
+    from dataclasses import replace
+
+    from hub.records import DayRecord
+    from hub.sync.validation import problems
+
+    day = DayRecord(remote_id="16", work_date=date(2026, 11, 2), clock_in=540, clock_out=1080, work_minutes=480)
+    with app.test_request_context():
+        assert problems(replace(day, **{field: 0})) == []
+        assert problems(replace(day, **{field: None})) == []
+        assert problems(replace(day, **{field: -1})) == ["negative overtime, late-night, late or early-leave minutes"]
