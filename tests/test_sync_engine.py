@@ -478,7 +478,7 @@ def test_negative_payroll_minutes_cannot_be_stored_but_zero_and_none_can(app, fi
     from hub.sync.validation import problems
 
     day = DayRecord(remote_id="16", work_date=date(2026, 11, 2), clock_in=540, clock_out=1080, work_minutes=480)
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         assert problems(replace(day, **{field: 0})) == []
         assert problems(replace(day, **{field: None})) == []
         assert problems(replace(day, **{field: -1})) == ["negative overtime, late-night, late or early-leave minutes"]
