@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.extensions import db
 
-#: Rows per multi-row INSERT on SQLite: 14 columns × 1,000 stays well under its 32,766 parameters.
+#: Rows per multi-row INSERT on SQLite: 18 columns (a day row) × 1,000 stays well under its 32,766 parameters.
 ROWS_PER_STATEMENT = 1000
 
 #: JSON as the driver gets it when orjson cannot encode a value (an integer past 64 bits): compact, and Japanese

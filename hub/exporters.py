@@ -31,6 +31,10 @@ class ExportDay:
     :func:`hub.marks.judge_day` judges it for the timesheet (no work time without a clock-out, 差分, ✓/△/☕ with
     the settings' threshold). ``integration`` is the name of the integration the day was synced
     from, ``source_file`` the CSV it was imported from; ``synced_at`` is in the company time zone.
+
+    ``overtime_minutes`` (残業), ``late_night_minutes`` (深夜), ``late_minutes`` (遅刻) and ``early_leave_minutes``
+    (早退) are the provider's payroll totals of the day, None when it did not say (not 0); add them with
+    :func:`hub.marks.known_sum` and :meth:`hub.marks.MonthTotals.add_payroll`.
     """
 
     member_code: str
@@ -51,6 +55,10 @@ class ExportDay:
     integration: str | None
     source_file: str | None
     synced_at: datetime | None
+    overtime_minutes: int | None = None
+    late_night_minutes: int | None = None
+    late_minutes: int | None = None
+    early_leave_minutes: int | None = None
 
 
 class Exporter(ABC):

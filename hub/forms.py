@@ -126,6 +126,16 @@ def format_hhmm(minutes: int | None) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def format_duration(minutes: int | None, signed: bool = False) -> str:
+    """``"8:00"`` (H:MM) for a duration of 480 minutes; with ``signed``, ``"+0:30"`` / ``"-1:15"`` (and ``"0:00"``);
+    empty for None."""
+    if minutes is None:
+        return ""
+    sign = "-" if minutes < 0 else ("+" if signed and minutes > 0 else "")
+    minutes = abs(minutes)
+    return f"{sign}{minutes // 60}:{minutes % 60:02d}"
+
+
 class TimeOfDayField(StringField):
     """A time of day typed as HH:MM, held as minutes from midnight (``None`` when blank)."""
 

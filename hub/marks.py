@@ -80,6 +80,19 @@ def judge_day(
     return _judgement(Judgement, (work_minutes, difference, _MATCH if gap == 0 or gap < threshold else _MISMATCH))
 
 
+def known_sum(first: int | None, second: int | None) -> int | None:
+    """Two payroll minute counts added where known: None + None is None (nobody said), None + x is x.
+
+    The one rule for 遅刻早退 (遅刻 + 早退 of a day) and for a month's payroll totals: a provider that does not
+    say a value does not make a total 0, and one that says it for some days counts those.
+    """
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first + second
+
+
 #: Leave counted in half days: 全休 is one day, 午前休 and 午後休 half a day each.
 LEAVE_HALF_DAYS = {LeaveKind.NONE: 0, LeaveKind.FULL: 2, LeaveKind.AM: 1, LeaveKind.PM: 1}
 
@@ -89,7 +102,9 @@ class MonthTotals:
     """A member's month summed over judged days: the timesheet's totals row and the monthly export's row.
 
     ``days_worked`` counts days with a clock-in (出勤日数), ``leave_half_days`` leave in half days,
-    ``mismatches`` the △ days; ``difference`` is 勤務 − 工数 of the days added.
+    ``mismatches`` the △ days; ``difference`` is 勤務 − 工数 of the days added. ``overtime`` (残業),
+    ``late_night`` (深夜) and ``late_early`` (遅刻 + 早退) are the provider's payroll minutes summed by
+    :func:`known_sum`: None while no day added said them.
     """
 
     days_worked: int = 0
@@ -97,6 +112,9 @@ class MonthTotals:
     manhours: int = 0
     leave_half_days: int = 0
     mismatches: int = 0
+    overtime: int | None = None
+    late_night: int | None = None
+    late_early: int | None = None
 
     def add(
         self,
@@ -118,6 +136,14 @@ class MonthTotals:
             self.days_worked += 1
         self.work += work_minutes or 0
         self.leave_half_days += LEAVE_HALF_DAYS[leave]
+
+    def add_payroll(
+        self, overtime: int | None, late_night: int | None, late: int | None, early_leave: int | None
+    ) -> None:
+        """Count one day's payroll minutes as the provider said them (None: not said)."""
+        self.overtime = known_sum(self.overtime, overtime)
+        self.late_night = known_sum(self.late_night, late_night)
+        self.late_early = known_sum(self.late_early, known_sum(late, early_leave))
 
     @property
     def difference(self) -> int:

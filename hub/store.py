@@ -27,9 +27,17 @@ from hub.extensions import db
 from hub.models import AttendanceBreak, AttendanceDay, DayState, HourlyLeaveInterval, Integration, TimesheetDay
 from hub.records import DayRecord
 
+_NO_PAYROLL = (None, None, None, None)
+
 
 def content_hash(record: DayRecord) -> str:
-    """A fingerprint of what is stored for a day, so an unchanged day is never rewritten."""
+    """A fingerprint of what is stored for a day, so an unchanged day is never rewritten.
+
+    The payroll minutes join the fingerprint only when the provider said any of them: a day without them keeps
+    the fingerprint it had before they were stored, so the first sync after the upgrade rewrites only the days
+    that gain a value.
+    """
+    payroll = (record.overtime_minutes, record.late_night_minutes, record.late_minutes, record.early_leave_minutes)
     payload = (
         record.remote_id,
         record.clock_in,
@@ -41,6 +49,8 @@ def content_hash(record: DayRecord) -> str:
         tuple((b.start, b.end) for b in record.breaks),
         tuple((h.start, h.end, h.name) for h in record.hourly_leaves),
     )
+    if payroll != _NO_PAYROLL:
+        payload += (payroll,)
     # repr of ints, strings and None is stable across runs and versions, and much cheaper than JSON.
     return hashlib.blake2b(repr(payload).encode(), digest_size=16).hexdigest()
 
@@ -122,6 +132,10 @@ DAY_COLUMNS = (
     "break_minutes",
     "leave",
     "leave_name",
+    "overtime_minutes",
+    "late_night_minutes",
+    "late_minutes",
+    "early_leave_minutes",
     "remote_id",
     "content_hash",
     "raw_payload",
@@ -160,6 +174,10 @@ class DayChanges:
             record.break_minutes,
             record.leave,
             record.leave_name,
+            record.overtime_minutes,
+            record.late_night_minutes,
+            record.late_minutes,
+            record.early_leave_minutes,
             # A file names members by code; only a provider has ids of its own.
             record.remote_id if self.source.integration_id is not None else None,
             digest,

@@ -4,8 +4,9 @@ November 2026, three members and two integrations:
 
 - P1001 山田 太郎 (開発), from ジョブカン本社: an ordinary day with two breaks stored out of order and 30
   minutes over-booked (差分 −30), a night shift to 26:10, full-day leave, morning leave with an hour off,
-  afternoon leave, a missing clock-out;
-- P1002 "=SUM(A1)" (department "-x"), from 支社: one ordinary day booked exactly;
+  afternoon leave, a missing clock-out; payroll minutes (残業, 深夜, 遅刻, 早退) said on some days, 0 on some,
+  not said (None) on others;
+- P1002 "=SUM(A1)" (department "-x"), from 支社: one ordinary day booked exactly, no payroll minutes said;
 - P1003 佐藤 花子 (営業), imported from a CSV file: a day with two hourly leaves, and one day in December.
 """
 
@@ -52,8 +53,10 @@ def add_day(
     integration: Integration | None = None,
     source_file: str | None = None,
     booked: tuple[int, ...] = (),
+    payroll: tuple[int | None, int | None, int | None, int | None] = (None, None, None, None),
 ) -> AttendanceDay:
-    """One day with its breaks, hourly leaves and man-hours (one time entry per booked amount)."""
+    """One day with its breaks, hourly leaves and man-hours (one time entry per booked amount); ``payroll`` is the
+    provider's (残業, 深夜, 遅刻, 早退) minutes, None when not said."""
     start = hm(clock_in) if clock_in else None
     end = hm(clock_out) if clock_out else None
     break_minutes = sum(hm(b) - hm(a) for a, b in breaks)
@@ -71,6 +74,10 @@ def add_day(
         integration_id=integration.id if integration else None,
         source_file=source_file,
         synced_at=SYNCED_AT,
+        overtime_minutes=payroll[0],
+        late_night_minutes=payroll[1],
+        late_minutes=payroll[2],
+        early_leave_minutes=payroll[3],
     )
     record.breaks = [AttendanceBreak(start=hm(a), end=hm(b)) for a, b in breaks]
     record.hourly_leaves = [HourlyLeaveInterval(start=hm(a), end=hm(b)) for a, b in hourly]
@@ -100,13 +107,39 @@ def build_november(app) -> None:
             breaks=(("15:00", "15:15"), ("12:00", "13:00")),
             integration=head,
             booked=(300, 195),
+            payroll=(15, 0, 10, 20),
         )
-        add_day(yamada, "2026-11-03", "22:00", "26:10", breaks=(("24:00", "24:45"),), integration=head, booked=(210,))
+        add_day(
+            yamada,
+            "2026-11-03",
+            "22:00",
+            "26:10",
+            breaks=(("24:00", "24:45"),),
+            integration=head,
+            booked=(210,),
+            payroll=(0, 250, None, None),
+        )
         add_day(yamada, "2026-11-04", leave=LeaveKind.FULL, leave_name="有給休暇", integration=head)
         add_day(
-            yamada, "2026-11-05", "14:00", "18:00", leave=LeaveKind.AM, hourly=(("15:00", "16:00"),), integration=head
+            yamada,
+            "2026-11-05",
+            "14:00",
+            "18:00",
+            leave=LeaveKind.AM,
+            hourly=(("15:00", "16:00"),),
+            integration=head,
+            payroll=(0, 0, 5, None),
         )
-        add_day(yamada, "2026-11-06", "09:00", "13:00", leave=LeaveKind.PM, integration=head, booked=(240,))
+        add_day(
+            yamada,
+            "2026-11-06",
+            "09:00",
+            "13:00",
+            leave=LeaveKind.PM,
+            integration=head,
+            booked=(240,),
+            payroll=(None, None, None, 30),
+        )
         add_day(yamada, "2026-11-09", "09:00", None, integration=head, booked=(480,))
         add_day(
             formula, "2026-11-02", "09:00", "18:00", breaks=(("12:00", "13:00"),), integration=branch, booked=(480,)

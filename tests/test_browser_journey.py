@@ -18,8 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
 from hub.extensions import db
-from hub.forms import format_hhmm
-from hub.manhours.forms import format_duration
+from hub.forms import format_duration, format_hhmm
 from hub.models import AttendanceDay, Member, Project, SyncRun, TimeEntry
 from hub.settings.service import current_settings
 from hub_plugins.jobcan.client import TOKENS

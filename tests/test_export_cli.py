@@ -49,7 +49,7 @@ def test_output_file_with_format_encoding_and_filters(november, runner, tmp_path
     lines = target.read_bytes().decode("cp932").split("\r\n")
     assert lines[0].startswith("社員コード,名前,部署,年月日,")
     assert len(lines) == 8 and all(line.startswith("P1001,山田 太郎,開発,") for line in lines[1:-1])
-    assert lines[2].endswith(",210,-5,○,ジョブカン本社,2026-12-01 05:05:00")  # ✓ is ○ in CP932
+    assert lines[2].endswith(",210,-5,○,ジョブカン本社,2026-12-01 05:05:00,0,250,")  # ✓ is ○ in CP932
     assert os.listdir(target.parent) == ["daily.csv"]  # no temporary file left beside it
 
 
@@ -62,8 +62,9 @@ def test_members_can_be_repeated_or_comma_separated(november, runner):
 def test_monthly(november, runner):
     result = export(runner, *NOVEMBER, "--format", "monthly", "--encoding", "utf-8", "--member", "P1001")
     assert result.stdout_bytes.decode() == (
-        "社員コード,名前,部署,年月,出勤日数,勤務(分),休暇日数,工数(分),差分(分)\r\n"
-        "P1001,山田 太郎,開発,2026-11,5,1090,2,1425,-335\r\n"
+        "社員コード,名前,部署,年月,出勤日数,勤務(分),休暇日数,工数(分),差分(分),"
+        "残業(分),残業(H:MM),深夜(分),深夜(H:MM),遅刻早退(分),遅刻早退(H:MM)\r\n"
+        "P1001,山田 太郎,開発,2026-11,5,1090,2,1425,-335,15,0:15,250,4:10,65,1:05\r\n"
     )
 
 

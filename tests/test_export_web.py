@@ -83,8 +83,9 @@ def test_post_with_filters_and_options(november, logged_in):
     assert response.headers["Content-Disposition"].endswith("filename=kintai_monthly_2026-11-01_2026-11-30.csv")
     assert response.headers["Content-Type"] == "text/csv; charset=Windows-31J"
     assert response.get_data().decode("cp932") == (
-        "社員コード,名前,部署,年月,出勤日数,勤務(分),休暇日数,工数(分),差分(分)\r\n"
-        "P1001,山田 太郎,開発,2026-11,5,1090,2,1425,-335\r\n"
+        "社員コード,名前,部署,年月,出勤日数,勤務(分),休暇日数,工数(分),差分(分),"
+        "残業(分),残業(H:MM),深夜(分),深夜(H:MM),遅刻早退(分),遅刻早退(H:MM)\r\n"
+        "P1001,山田 太郎,開発,2026-11,5,1090,2,1425,-335,15,0:15,250,4:10,65,1:05\r\n"
     )
     response = logged_in.post("/exports/", data=form(department="営業", **{"options-format": "daily"}))
     lines = response.get_data().decode("utf-8-sig").split("\r\n")

@@ -156,6 +156,9 @@ def test_full_sync_matches_the_simulated_attendance(tmp_path, sim):
         ordinary = stored(app, *ordinary_key)
         summary = sim.data.summaries[ordinary_key]
         assert (ordinary.work_minutes, ordinary.break_minutes) == (summary["work"], summary["break"])
+        assert (ordinary.overtime_minutes, ordinary.late_night_minutes) == (summary["over_work"], summary["night_work"])
+        assert (ordinary.late_minutes, ordinary.early_leave_minutes) == (None, None)  # Jobcan does not say them
+        assert night.late_night_minutes == sim.data.summaries[by_kind[DayKind.NIGHT_SHIFT]]["night_work"] > 0
         assert ordinary.breaks and all(
             ordinary.clock_in < b.start < b.end < ordinary.clock_out for b in ordinary.breaks
         )
@@ -187,6 +190,28 @@ def test_identical_resync_writes_nothing_and_a_changed_day_updates_one(tmp_path,
                 .where(Member.code == employee["employee_code"], AttendanceDay.work_date == day)
             )
             assert (stored_day.clock_in, stored_day.clock_out, stored_day.work_minutes) == (600, 1080, 420)
+            assert stored_day.overtime_minutes is None  # the changed summary does not say it
+
+        # Only the overtime changes: the day is updated, nothing else is.
+        sim.set_day(
+            employee["id"],
+            day,
+            {"work": 420, "break": 60, "over_work": 30, "holiday": None},
+            [f"{day}T10:00:00+09:00", f"{day}T12:00:00+09:00", f"{day}T13:00:00+09:00", f"{day}T18:00:00+09:00"],
+        )
+        overtime = sync(app)
+        assert (overtime["counts"]["created"], overtime["counts"]["updated"], overtime["counts"]["removed"]) == (
+            0,
+            1,
+            0,
+        )
+        with app.app_context():
+            stored_day = db.session.scalar(
+                select(AttendanceDay)
+                .join(Member)
+                .where(Member.code == employee["employee_code"], AttendanceDay.work_date == day)
+            )
+            assert (stored_day.overtime_minutes, stored_day.late_night_minutes) == (30, None)
     finally:
         summary, adits = original
         sim.set_day(employee["id"], day, summary, [a["recorded_at"] for a in adits] if adits else None)

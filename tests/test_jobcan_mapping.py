@@ -61,6 +61,7 @@ def test_ordinary_day_with_one_break():
         breaks=(Interval(720, 780),),
         work_minutes=480,
         break_minutes=60,
+        overtime_minutes=0,  # the summary says 0 overtime; it says nothing of late-night work
     )
     assert not record.missing_clock_out
 
@@ -182,6 +183,37 @@ def test_nothing_at_all_is_not_synced():
 def test_non_numeric_minutes_are_a_rejection():
     record = rejected(summary(work="480"), [])
     assert (record.field, record.value) == ("work", '"480"')
+
+
+def test_overtime_and_late_night_minutes_come_from_the_summary():
+    record = read({**summary(work=600), "over_work": 120, "night_work": 30}, adits("09:00", "12:00", "13:00", "20:00"))
+    assert (record.overtime_minutes, record.late_night_minutes) == (120, 30)
+    # Jobcan's summary has no late or early-leave minutes: not said, so None, never 0.
+    assert (record.late_minutes, record.early_leave_minutes) == (None, None)
+
+
+def test_zero_overtime_is_said_and_a_missing_one_is_not():
+    record = read({**summary(), "over_work": 0, "night_work": 0}, adits("09:00", "18:00"))
+    assert (record.overtime_minutes, record.late_night_minutes) == (0, 0)
+    record = read({"employee_id": 16, "date": "2026-11-02", "work": 480}, adits("09:00", "18:00"))
+    assert (record.overtime_minutes, record.late_night_minutes) == (None, None)
+    assert read(None, adits("09:00", "18:00")).overtime_minutes is None
+
+
+@pytest.mark.parametrize("field", ["over_work", "night_work"])
+@pytest.mark.parametrize("bad", ["120", 1.5, True, [60], {"minutes": 60}])
+def test_non_integer_overtime_or_late_night_minutes_are_a_rejection_naming_field_and_value(field, bad):
+    record = rejected({**summary(), field: bad}, adits("09:00", "18:00"))
+    assert (record.field, record.value) == (field, json.dumps(bad, ensure_ascii=False))
+
+
+def test_simulated_summaries_give_their_overtime_and_late_night_minutes():
+    from hub_plugins.jobcan.simulator.data import daily_summary
+
+    # 22:00 → 07:00 the next morning: 9 hours, 7 of them in the late-night windows, 1 over 8 hours.
+    night_shift = daily_summary(16, WORK_DATE, [22 * 60, 31 * 60], None)
+    record = read(night_shift, adits("22:00", "+07:00"))
+    assert (record.work_minutes, record.overtime_minutes, record.late_night_minutes) == (540, 60, 420)
 
 
 def test_unknown_extra_fields_are_ignored():

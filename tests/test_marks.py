@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from hub.exports.query import ExportFilter
 from hub.exports.service import run_export
 from hub.extensions import db
-from hub.marks import Judgement, Mark, MonthTotals, judge_day
+from hub.marks import Judgement, Mark, MonthTotals, judge_day, known_sum
 from hub.models import (
     AttendanceBreak,
     AttendanceDay,
@@ -108,12 +108,32 @@ def test_month_totals_count_worked_days_leave_and_mismatches():
     assert (totals.leave_days, totals.mismatches) == (1.5, 3)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "expected"), [(None, None, None), (None, 15, 15), (20, None, 20), (0, None, 0), (10, 5, 15)]
+)
+def test_known_sum_adds_what_was_said(first, second, expected):
+    assert known_sum(first, second) == expected
+
+
+def test_month_payroll_totals_stay_none_until_a_day_says_them():
+    totals = MonthTotals()
+    totals.add_payroll(None, None, None, None)
+    assert (totals.overtime, totals.late_night, totals.late_early) == (None, None, None)
+    totals.add_payroll(30, 0, None, 10)
+    totals.add_payroll(None, 45, 5, None)
+    totals.add_payroll(15, None, 1, 2)
+    assert (totals.overtime, totals.late_night, totals.late_early) == (45, 45, 18)
+
+
 # --- every page and export agrees, day by day ------------------------------------------------------------
 
 MONTH = date(2026, 11, 1)
 DAYS = 30
 
 minutes = st.integers(min_value=0, max_value=47 * 60)
+
+
+PAYROLL = ("overtime_minutes", "late_night_minutes", "late_minutes", "early_leave_minutes")
 
 
 @st.composite
@@ -139,6 +159,7 @@ def stored_days(draw) -> dict:
     if draw(st.booleans()):
         start = draw(st.integers(0, 22 * 60))
         hourly.append((start, start + draw(st.integers(1, 120))))
+    said = st.none() | st.just(0) | st.integers(1, 600)  # payroll minutes: not said, 0, or some
     return {
         "clock_in": clock_in,
         "clock_out": clock_out,
@@ -147,6 +168,7 @@ def stored_days(draw) -> dict:
         "leave": draw(st.sampled_from(list(LeaveKind))),
         "breaks": breaks,
         "hourly": hourly,
+        **{name: draw(said) for name in PAYROLL},
     }
 
 
@@ -187,6 +209,7 @@ def _store(month: dict) -> dict[str, Member]:
                 work_minutes=day["work_minutes"],
                 break_minutes=day["break_minutes"],
                 leave=day["leave"],
+                **{name: day[name] for name in PAYROLL},
             )
             stored.breaks = [AttendanceBreak(start=start, end=end) for start, end in day["breaks"]]
             stored.hourly_leaves = [HourlyLeaveInterval(start=start, end=end) for start, end in day["hourly"]]
@@ -274,6 +297,11 @@ def test_timesheet_report_and_exports_judge_every_day_alike(app, logged_in, mont
         assert cells["判定"] == MARKS[row.mark], key
         if row.clock_in is not None and row.clock_out is None:
             assert cells["判定"] != "✓", f"{key}: a missing clock-out is never ✓"
+        # The provider's payroll minutes as the タイムシート's day has them; empty only when not said.
+        assert cells["残業(分)"] == _cell(row.overtime_minutes), key
+        assert cells["深夜(分)"] == _cell(row.late_night_minutes), key
+        late, early = row.late_minutes, row.early_leave_minutes
+        assert cells["遅刻早退(分)"] == _cell(None if late is None and early is None else (late or 0) + (early or 0))
 
     # The monthly export sums the タイムシート's judged days with attendance (plain sums here, not MonthTotals),
     # and agrees with the page's totals row where the two cover the same days.
@@ -292,3 +320,18 @@ def test_timesheet_report_and_exports_judge_every_day_alike(app, logged_in, mont
         assert int(cells["工数(分)"]) == booked
         assert int(cells["差分(分)"]) == work - booked
         assert float(cells["休暇日数"]) == sum(halves[row.leave] for row in counted) / 2
+        # Payroll sums: plain sums of what the days said, empty when no day said anything; H:MM beside them.
+        for column, names in (
+            ("残業", ("overtime_minutes",)),
+            ("深夜", ("late_night_minutes",)),
+            ("遅刻早退", ("late_minutes", "early_leave_minutes")),
+        ):
+            said = [getattr(row, name) for row in counted for name in names if getattr(row, name) is not None]
+            expected = sum(said) if said else None
+            assert cells[f"{column}(分)"] == _cell(expected), column
+            hhmm = "" if expected is None else f"{expected // 60}:{expected % 60:02d}"
+            assert cells[f"{column}(H:MM)"] == hhmm, column
+        assert (page.overtime, page.late_night, page.late_early) == tuple(
+            None if cells[f"{column}(分)"] == "" else int(cells[f"{column}(分)"])
+            for column in ("残業", "深夜", "遅刻早退")
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -30,6 +31,11 @@ def mixed_days(member: Member, count: int) -> list[DayRecord]:
                 leave=LeaveKind.AM if offset % 7 == 0 else LeaveKind.NONE,
                 leave_name="有休" if offset % 7 == 0 else None,
                 hourly_leaves=(HourlyLeave(900, 960, "有休" if offset % 8 else None),) if offset % 4 == 0 else (),
+                # Payroll minutes said, not said (None) and 0 interleaved, as providers differ.
+                overtime_minutes=None if offset % 6 == 0 else offset % 3 * 30,
+                late_night_minutes=None if offset % 6 == 0 else 0,
+                late_minutes=offset % 11 if offset % 2 else None,
+                early_leave_minutes=15 if offset % 9 == 0 else None,
                 raw={"offset": offset} if offset % 2 else {},
             )
         )
@@ -183,3 +189,85 @@ def test_raw_payloads_are_stored_as_they_came_whatever_their_values(members):
     db.session.expire_all()
     stored = db.session.scalars(select(AttendanceDay).order_by(AttendanceDay.work_date)).all()
     assert [day.raw_payload for day in stored] == [payloads[0], payloads[1], None]
+
+
+PAYROLL = ("overtime_minutes", "late_night_minutes", "late_minutes", "early_leave_minutes")
+
+
+def _stored_payroll(member: Member) -> dict[date, tuple]:
+    db.session.expire_all()
+    days = db.session.scalars(select(AttendanceDay).where(AttendanceDay.member_id == member.id))
+    return {day.work_date: tuple(getattr(day, name) for name in PAYROLL) for day in days}
+
+
+def test_payroll_minutes_are_stored_as_said_and_none_stays_none(members):
+    member = members[0]
+    records = mixed_days(member, 12)
+    changes = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    for record in records:
+        changes.put(member.id, record, None)
+    store.write(changes)
+    db.session.commit()
+    stored = _stored_payroll(member)
+    assert stored == {record.work_date: tuple(getattr(record, name) for name in PAYROLL) for record in records}
+    assert stored[START] == (None, None, None, 15)  # not said stays NULL, never 0
+    assert stored[START + timedelta(days=1)] == (30, 0, 1, None)  # a said 0 stays 0
+
+
+def test_a_resync_of_unchanged_payroll_writes_nothing_and_a_change_in_overtime_alone_updates(members):
+    member = members[0]
+    records = mixed_days(member, 6)
+    changes = store.DayChanges(store.DaySource(integration_id=None, source_file="f.csv"), synced_at=utcnow())
+    for record in records:
+        changes.put(member.id, record, None)
+    store.write(changes)
+    db.session.commit()
+
+    stored = store.stored_days([member.id], START, START + timedelta(days=5))
+    again = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    assert {again.put(member.id, record, stored[(member.id, record.work_date)]) for record in records} == {
+        store.Change.UNCHANGED
+    }
+    assert (again.inserts, again.updates, again.unchanged) == ([], [], 6)
+
+    changed = {
+        START + timedelta(days=1): {"overtime_minutes": 45},  # 30 → 45
+        START + timedelta(days=2): {"late_night_minutes": None},  # 0 → not said
+        START + timedelta(days=3): {"early_leave_minutes": 0},  # not said → 0
+    }
+    third = store.DayChanges(store.DaySource(source_file="f.csv"), synced_at=utcnow())
+    outcomes = {
+        record.work_date: third.put(
+            member.id, replace(record, **changed.get(record.work_date, {})), stored[(member.id, record.work_date)]
+        )
+        for record in records
+    }
+    assert {day for day, outcome in outcomes.items() if outcome is store.Change.UPDATED} == set(changed)
+    store.write(third)
+    db.session.commit()
+    payroll = _stored_payroll(member)
+    assert payroll[START + timedelta(days=1)][0] == 45
+    assert payroll[START + timedelta(days=2)][1] is None
+    assert payroll[START + timedelta(days=3)][3] == 0
+
+
+def test_a_day_without_payroll_minutes_keeps_the_fingerprint_it_had_before_they_were_stored():
+    """Days stored before the payroll columns existed are not all rewritten by the first sync after the upgrade."""
+    record = DayRecord(
+        remote_id="16",
+        work_date=date(2026, 11, 2),
+        clock_in=540,
+        clock_out=1080,
+        breaks=(Interval(720, 780),),
+        work_minutes=480,
+        break_minutes=60,
+        leave=LeaveKind.PM,
+        leave_name="有休",
+        hourly_leaves=(HourlyLeave(900, 960, "有休"),),
+    )
+    assert store.content_hash(record) == "4977bdf2fb57d4b610fb482bbb969433"  # as computed before the upgrade
+    for name in PAYROLL:
+        assert store.content_hash(replace(record, **{name: 0})) != store.content_hash(record), name
+    assert store.content_hash(replace(record, overtime_minutes=30)) != store.content_hash(
+        replace(record, late_night_minutes=30)
+    )

@@ -482,3 +482,17 @@ def test_an_employee_retired_before_the_period_is_left_out_and_one_retired_insid
 
     later = sync(start=D3, end=D3)  # P2000 retired on D2: before this period, so out of it
     assert (IssueKind.UNMATCHED_LOCAL, "P2000") in {(issue.kind, issue.employee_code) for issue in later.issues}
+
+
+@pytest.mark.parametrize("field", ["overtime_minutes", "late_night_minutes", "late_minutes", "early_leave_minutes"])
+def test_negative_payroll_minutes_cannot_be_stored_but_zero_and_none_can(app, field):
+    from dataclasses import replace
+
+    from hub.records import DayRecord
+    from hub.sync.validation import problems
+
+    day = DayRecord(remote_id="16", work_date=date(2026, 11, 2), clock_in=540, clock_out=1080, work_minutes=480)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert problems(replace(day, **{field: 0})) == []
+        assert problems(replace(day, **{field: None})) == []
+        assert problems(replace(day, **{field: -1})) == ["negative overtime, late-night, late or early-leave minutes"]

@@ -133,6 +133,32 @@ def test_a_day_page_without_projects_links_to_adding_one(app, client, logged_in)
     assert page.status_code == 200 and 'href="/admin/manhours/new"' in page.get_data(as_text=True)
 
 
+def facts(html: str) -> dict[str, str]:
+    """The day page's facts, label → value."""
+    return dict(re.findall(r"<div><dt>(.*?)</dt><dd>(.*?)</dd></div>", html, re.S))
+
+
+def test_the_day_page_shows_payroll_minutes_as_h_mm_and_a_dash_when_not_said(app, client, logged_in, sheet):
+    with app.app_context():
+        day = db.session.scalar(select(AttendanceDay).where(AttendanceDay.work_date == date(2026, 11, 2)))
+        day.overtime_minutes, day.late_night_minutes, day.late_minutes = 90, 0, None
+        day.early_leave_minutes = 615
+        db.session.commit()
+    url = f"/timesheets/{sheet['taro']}/day/2026-11-02"
+    shown = facts(client.get(url).get_data(as_text=True))
+    assert (shown["Overtime"], shown["Late-night work"], shown["Late arrival"], shown["Early leave"]) == (
+        "1:30",
+        "0:00",  # said 0: shown as 0:00
+        "—",  # not said
+        "10:15",
+    )
+    shown = facts(client.get(url, headers={"Accept-Language": "ja"}).get_data(as_text=True))
+    assert (shown["残業"], shown["深夜"], shown["遅刻"], shown["早退"]) == ("1:30", "0:00", "—", "10:15")
+    # A day no provider said them for (the night shift) shows a dash for each.
+    shown = facts(client.get(f"/timesheets/{sheet['taro']}/day/2026-11-03").get_data(as_text=True))
+    assert [shown[label] for label in ("Overtime", "Late-night work", "Late arrival", "Early leave")] == ["—"] * 4
+
+
 def test_index_opens_a_member_by_code(client, logged_in, sheet):
     response = client.get("/timesheets/?member=P1002&month=2026-10")
     assert response.status_code == 302 and response.location.endswith(f"/timesheets/{sheet['hanako']}/2026-10")

@@ -5,6 +5,9 @@ and hourly leaves — are read side by side and merged here, ordered by employee
 is collected: the database cursors are read in batches (``yield_per``: a server-side cursor on
 PostgreSQL, stepped on SQLite), so memory stays flat whatever the row count. This loop is the hot path of
 a million-row export; it works on plain Core rows.
+
+Over 300 lines: the day query, the interval streams and their merge are one algorithm over one order, read
+together.
 """
 
 from __future__ import annotations
@@ -92,7 +95,8 @@ def _code_order():
 
 
 def day_query(flt: ExportFilter) -> Select:
-    """The days of the export with member, attendance, source and the day's summed man-hours, in order.
+    """The days of the export with member, attendance, source, the day's summed man-hours and its payroll
+    minutes, in order.
 
     A member without days in the period gives one row whose day columns are NULL.
     """
@@ -119,6 +123,10 @@ def day_query(flt: ExportFilter) -> Select:
             AttendanceDay.source_file,
             AttendanceDay.synced_at,
             manhours,
+            AttendanceDay.overtime_minutes,
+            AttendanceDay.late_night_minutes,
+            AttendanceDay.late_minutes,
+            AttendanceDay.early_leave_minutes,
         )
         .select_from(Member)
         .outerjoin(AttendanceDay, and_(AttendanceDay.member_id == Member.id, *_day_conditions(flt)))
@@ -209,6 +217,10 @@ class ExportRows:
             source_file,
             synced_at,
             manhours,
+            overtime,
+            late_night,
+            late,
+            early_leave,
         ) in days:
             if day_id is None:  # a member without days in the period
                 continue
@@ -236,6 +248,10 @@ class ExportRows:
                 integrations.get(integration_id),
                 source_file,
                 synced_local,
+                overtime,
+                late_night,
+                late,
+                early_leave,
             )
         self.close()
 

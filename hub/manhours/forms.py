@@ -7,18 +7,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from hub.forms import CodeField, HubForm
+from hub.forms import CodeField, HubForm, format_duration
 from hub.manhours.projects import CODE_MAX_LENGTH, NAME_MAX_LENGTH
 from hub.manhours.rules import EntryError, check_minutes, parse_duration
-
-
-def format_duration(minutes: int | None, signed: bool = False) -> str:
-    """``"8:00"`` for 480 minutes; with ``signed``, ``"+0:30"`` / ``"-1:15"`` (and ``"0:00"``)."""
-    if minutes is None:
-        return ""
-    sign = "-" if minutes < 0 else ("+" if signed and minutes > 0 else "")
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60}:{minutes % 60:02d}"
 
 
 class DurationField(StringField):

@@ -28,6 +28,11 @@ class AttendanceDay(db.Model):
     break_minutes: Mapped[int | None] = mapped_column()
     leave: Mapped[LeaveKind] = mapped_column(str_enum(LeaveKind), default=LeaveKind.NONE)
     leave_name: Mapped[str | None] = mapped_column(String(100))
+    # Payroll totals as the provider computed them, in minutes; None when it does not say (not 0).
+    overtime_minutes: Mapped[int | None] = mapped_column()  # 残業
+    late_night_minutes: Mapped[int | None] = mapped_column()  # 深夜
+    late_minutes: Mapped[int | None] = mapped_column()  # 遅刻
+    early_leave_minutes: Mapped[int | None] = mapped_column()  # 早退
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id", ondelete="SET NULL"), index=True)
     source_file: Mapped[str | None] = mapped_column(String(255))  # set when imported from a CSV
     remote_id: Mapped[str | None] = mapped_column(String(64))

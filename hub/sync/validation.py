@@ -21,6 +21,10 @@ def problems(record: DayRecord) -> list[str]:
         found.append(_("more than 24 hours of work"))
     if any(value is not None and value < 0 for value in (record.work_minutes, record.break_minutes)):
         found.append(_("negative work or break minutes"))
+    # min() of the values or 0 (None: not said): no generator per record, a sync checks tens of thousands.
+    if min(record.overtime_minutes or 0, record.late_night_minutes or 0, record.late_minutes or 0,
+           record.early_leave_minutes or 0) < 0:  # fmt: skip
+        found.append(_("negative overtime, late-night, late or early-leave minutes"))
     breaks = sorted(record.breaks, key=lambda interval: interval.start)
     if any(interval.end < interval.start for interval in breaks):
         found.append(_("a break ends before it starts"))

@@ -50,6 +50,11 @@ class DayRow:
     initial: bool = False
     source: str | None = None
     synced_at: datetime | None = None
+    # The provider's payroll minutes (残業, 深夜, 遅刻, 早退); None when it did not say.
+    overtime_minutes: int | None = None
+    late_night_minutes: int | None = None
+    late_minutes: int | None = None
+    early_leave_minutes: int | None = None
     state: DayState = DayState.DRAFT
     difference: int | None = None
     mark: Mark = Mark.NONE
@@ -132,6 +137,8 @@ def _fill_from_attendance(row: DayRow, day: AttendanceDay, integrations: dict[in
     row.clock_in, row.clock_out = day.clock_in, day.clock_out
     row.break_minutes, row.work_minutes = day.break_minutes, day.work_minutes
     row.leave, row.leave_name = day.leave, day.leave_name
+    row.overtime_minutes, row.late_night_minutes = day.overtime_minutes, day.late_night_minutes
+    row.late_minutes, row.early_leave_minutes = day.late_minutes, day.early_leave_minutes
     row.breaks = [(item.start, item.end) for item in day.breaks]
     row.hourly_leaves = [(item.start, item.end) for item in day.hourly_leaves]
     row.source = integrations.get(day.integration_id) or day.source_file
@@ -167,7 +174,7 @@ def judge(row: DayRow, threshold: int) -> None:
 
 
 def month_totals(rows: list[DayRow]) -> MonthTotals:
-    """The month's totals row: days worked, work, man-hours, difference and △ days."""
+    """The month's totals row: days worked, work, man-hours, difference, △ days and payroll minutes."""
     totals = MonthTotals()
     for row in rows:
         totals.add(
@@ -178,6 +185,7 @@ def month_totals(rows: list[DayRow]) -> MonthTotals:
             leave=row.leave,
             has_attendance=row.has_attendance,
         )
+        totals.add_payroll(row.overtime_minutes, row.late_night_minutes, row.late_minutes, row.early_leave_minutes)
     return totals
 
 

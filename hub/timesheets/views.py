@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from hub.dates import DateOutOfRange, check_record_date
 from hub.extensions import db
-from hub.forms import format_hhmm
-from hub.manhours.forms import day_form, format_duration
+from hub.forms import format_duration, format_hhmm
+from hub.manhours.forms import day_form
 from hub.manhours.rules import EntryError
 from hub.manhours.service import active_projects, day_entries, save_day
 from hub.models import DayState, Member

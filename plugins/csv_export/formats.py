@@ -2,9 +2,13 @@
 
 - ``crowdlog``: CrowdLog's attendance import, exactly; a pure function of the code, date, clock-in/out,
   breaks, leave kind and hourly leave, so an export re-imported and exported again is byte-identical.
-- ``daily``: one row per member and day with names, department, minutes, man-hours, 差分, mark and source.
+- ``daily``: one row per member and day with names, department, minutes, man-hours, 差分, mark, source and the
+  provider's payroll minutes (残業, 深夜, 遅刻早退).
 - ``monthly``: one row per member and month, aggregated while the days stream past (they arrive ordered by
-  member, then date, so a month ends when the member or the month changes).
+  member, then date, so a month ends when the member or the month changes); payroll minutes also as H:MM.
+
+Payroll minutes a provider did not say are empty cells, never 0; 遅刻早退 and the month's sums add what is
+known (:func:`hub.marks.known_sum`). They come last, so the columns before them keep their places.
 
 Cells are ints (written as numbers), our own formatted strings (dates, ``HH:MM``), or text from people,
 which goes through :func:`text_cell`.
@@ -20,7 +24,8 @@ from hub.cells import text_cell
 from hub.crowdlog import HEADER as CROWDLOG_HEADER
 from hub.crowdlog import LEAVE_WORDS, clock_text, intervals_text, leave_text, row_cells
 from hub.exporters import ExportDay
-from hub.marks import Mark, MonthTotals
+from hub.forms import format_duration
+from hub.marks import Mark, MonthTotals, known_sum
 
 DAILY_HEADER = (
     "社員コード",
@@ -39,8 +44,27 @@ DAILY_HEADER = (
     "判定",
     "取込元",
     "同期日時",
+    "残業(分)",
+    "深夜(分)",
+    "遅刻早退(分)",
 )
-MONTHLY_HEADER = ("社員コード", "名前", "部署", "年月", "出勤日数", "勤務(分)", "休暇日数", "工数(分)", "差分(分)")
+MONTHLY_HEADER = (
+    "社員コード",
+    "名前",
+    "部署",
+    "年月",
+    "出勤日数",
+    "勤務(分)",
+    "休暇日数",
+    "工数(分)",
+    "差分(分)",
+    "残業(分)",
+    "残業(H:MM)",
+    "深夜(分)",
+    "深夜(H:MM)",
+    "遅刻早退(分)",
+    "遅刻早退(H:MM)",
+)
 
 MARKS = {Mark.MATCH: "✓", Mark.MISMATCH: "△", Mark.LEAVE: "☕", Mark.NONE: ""}
 #: ✓ and ☕ do not exist in CP932: ○ (match) and 休 (full-day leave) stand in for them there.
@@ -88,6 +112,9 @@ def daily_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[li
             marks[day.mark],
             source_text,
             stamp_text,
+            day.overtime_minutes,
+            day.late_night_minutes,
+            known_sum(day.late_minutes, day.early_leave_minutes),
         ]
 
 
@@ -97,18 +124,33 @@ def _leave_days(halves: int) -> int | str:
 
 def _month_cells(who: list, month: str, totals: MonthTotals) -> list:
     leave_days = _leave_days(totals.leave_half_days)
-    return [*who, month, totals.days_worked, totals.work, leave_days, totals.manhours, totals.difference]
+    overtime, late_night, late_early = totals.overtime, totals.late_night, totals.late_early
+    return [
+        *who,
+        month,
+        totals.days_worked,
+        totals.work,
+        leave_days,
+        totals.manhours,
+        totals.difference,
+        overtime,
+        format_duration(overtime),
+        late_night,
+        format_duration(late_night),
+        late_early,
+        format_duration(late_early),
+    ]
 
 
 def monthly_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[list]:
     """Per member and month, over the exported days (days with attendance, so man-hours booked on a day without
     attendance are not in it): :class:`hub.marks.MonthTotals` — 出勤日数, 勤務, 休暇日数 (全休 1, 午前休/午後休
-    0.5), 工数 and 差分 = 勤務 − 工数."""
+    0.5), 工数, 差分 = 勤務 − 工数, and 残業, 深夜, 遅刻早退 in minutes and as H:MM (empty when no day said them)."""
     key = None
     who: list = []
     month = ""
     totals = MonthTotals()
-    add = totals.add
+    add, add_payroll = totals.add, totals.add_payroll
     for day in days:
         work_date = day.work_date
         current = (day.member_code, work_date.year, work_date.month)
@@ -120,8 +162,9 @@ def monthly_rows(days: Iterable[ExportDay], marks: dict[Mark, str]) -> Iterator[
             key = current
             month = f"{work_date.year:04d}-{work_date.month:02d}"
             totals = MonthTotals()
-            add = totals.add
+            add, add_payroll = totals.add, totals.add_payroll
         add(day.manhours, day.mark, day.work_minutes, day.clock_in, day.leave)
+        add_payroll(day.overtime_minutes, day.late_night_minutes, day.late_minutes, day.early_leave_minutes)
     if key is not None:
         yield _month_cells(who, month, totals)
 

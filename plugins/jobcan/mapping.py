@@ -45,6 +45,9 @@ SUMMARY_EMPLOYEE_ID = "employee_id"  # known
 SUMMARY_WORK = "work"  # known: worked minutes
 SUMMARY_BREAK = "break"  # assumed: break minutes
 SUMMARY_HOLIDAY = "holiday"  # assumed: null or a holiday object
+SUMMARY_OVER_WORK = "over_work"  # assumed: overtime minutes (残業)
+SUMMARY_NIGHT_WORK = "night_work"  # assumed: late-night minutes (深夜)
+# No late (遅刻) or early-leave (早退) minutes in the summary: those stay None (not said).
 
 # --- Holiday object inside a summary (all assumed) ---
 HOLIDAY_TYPE = "type"  # assumed
@@ -166,6 +169,8 @@ def _read_day(
     punches = _punch_minutes(work_date, adits, tz)
     work = _minutes(SUMMARY_WORK, summary.get(SUMMARY_WORK)) if summary is not None else None
     brk = _minutes(SUMMARY_BREAK, summary.get(SUMMARY_BREAK)) if summary is not None else None
+    overtime = _minutes(SUMMARY_OVER_WORK, summary.get(SUMMARY_OVER_WORK)) if summary is not None else None
+    night = _minutes(SUMMARY_NIGHT_WORK, summary.get(SUMMARY_NIGHT_WORK)) if summary is not None else None
     leave, leave_name, hourly = _leave(summary.get(SUMMARY_HOLIDAY) if summary is not None else None)
 
     if not ((work or 0) > 0 or punches or leave is not LeaveKind.NONE or hourly):
@@ -182,6 +187,8 @@ def _read_day(
         leave=leave,
         leave_name=leave_name,
         hourly_leaves=hourly,
+        overtime_minutes=overtime,
+        late_night_minutes=night,
         # The provider's decoded JSON as received, not copied: a sync holds tens of thousands of these.
         raw={"summary": summary, "adits": list(adits)},
     )
