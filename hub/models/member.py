@@ -34,9 +34,7 @@ class Member(db.Model):
     start_date: Mapped[date | None] = mapped_column()  # 開始日
     end_date: Mapped[date | None] = mapped_column()  # 終了日
     # 勤怠の優先連携: the integration whose days win for this member, whatever the priorities say.
-    preferred_integration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("integrations.id", ondelete="SET NULL")
-    )
+    preferred_integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
