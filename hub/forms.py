@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 from hub.characters import LINE_BREAKS_AND_TABS, control_character
 from hub.codes import CodeError, checked_code, normalize_code
@@ -151,7 +152,10 @@ class TimeOfDayField(StringField):
 
 class WholeNumberField(IntegerField):
     """A whole number as people type it: full-width digits (１０) and spaces around it are accepted (NFKC), a
-    blank field is ``blank``; anything else is an error on the field."""
+    blank field is ``blank``; anything else is an error on the field. A text input, not ``type=number``: a
+    browser would send a number field holding "百" as blank, hiding the mistake."""
+
+    widget = TextInput()
 
     def __init__(self, label=None, validators=None, blank=None, **kwargs):
         kwargs.setdefault("render_kw", {"inputmode": "numeric", "size": 5})
@@ -169,3 +173,7 @@ class WholeNumberField(IntegerField):
             self.data = None
             raise ValueError(_l("Enter a whole number, such as 10."))
         self.data = int(text)
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:  # not a number: its one error says so, a range check would add another
+            raise StopValidation()

@@ -81,6 +81,7 @@ def test_a_bad_priority_is_a_field_error_and_nothing_is_saved(app, web, typed, m
     response = web.post(f"/admin/integrations/{target.id}/edit", data=dict(FORM, token="", priority=typed))
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and f'<p class="field-error" id="priority-error">{message}</p>' in page
+    assert page.count('class="field-error"') == 1  # one message: "abc" is not also out of range
     assert f'value="{typed}"' in page  # what was typed comes back, to be corrected
     assert integration(app, "本社").priority == 0
 
