@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
+from wtforms import IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import TextInput
 
 from hub.characters import LINE_BREAKS_AND_TABS, control_character
 from hub.codes import CodeError, checked_code, normalize_code
 from hub.providers import URLNotAllowed, URLPolicy
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 #: Fields the core's integration form puts around a provider's settings form: a provider must not use them.
-CORE_FIELDS = ("csrf_token", "name", "auto_sync")
+CORE_FIELDS = ("csrf_token", "name", "auto_sync", "priority")
 
 
 class _NoControlCharacters:
@@ -155,3 +158,32 @@ class TimeOfDayField(StringField):
                 self.data = parse_hhmm(valuelist[0])
             except ValueError as exc:
                 raise ValidationError(_l("Enter a time as HH:MM (00:00–23:59).")) from exc
+
+
+class WholeNumberField(IntegerField):
+    """A whole number as people type it: full-width digits (１０) and spaces around it are accepted (NFKC), a
+    blank field is ``blank``; anything else is an error on the field. A text input, not ``type=number``: a
+    browser would send a number field holding "百" as blank, hiding the mistake."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, blank=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "size": 5})
+        super().__init__(label, validators, **kwargs)
+        self.blank = blank
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = unicodedata.normalize("NFKC", str(valuelist[0])).strip()
+        if not text:
+            self.data = self.blank
+            return
+        if not _WHOLE_NUMBER.fullmatch(text):
+            self.data = None
+            raise ValueError(_l("Enter a whole number, such as 10."))
+        self.data = int(text)
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:  # not a number: its one error says so, a range check would add another
+            raise StopValidation()

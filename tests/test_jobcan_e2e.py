@@ -292,6 +292,28 @@ def test_two_integrations_matching_one_member(tmp_path, sim):
         assert set(db.session.scalars(select(AttendanceDay.integration_id))) == {branch}
 
 
+def test_two_integrations_with_a_priority_each_keep_to_their_own_days(tmp_path, sim):
+    """Issue 12: with 支社 given the higher 優先度 on the command line, its sync takes the days over once (the
+    conflict reported once) and 本社's auto syncs from then on skip them without writing or warning."""
+    app = hub_for(tmp_path, sim)
+    sync(app)
+    add_integration(app, sim, "支社")
+    result = app.test_cli_runner().invoke(args=["integrations", "edit", "支社", "--priority", "１"])
+    assert result.exit_code == 0, result.output
+    takeover = sync(app, "支社")
+    assert len([issue for issue in takeover["issues"] if issue["kind"] == "conflict"]) == 29
+    before = snapshot(app)
+    for name in ("本社", "支社", "本社"):
+        report = sync(app, name)
+        assert report["counts"]["updated"] == report["counts"]["created"] == 0
+        assert not [issue for issue in report["issues"] if issue["kind"] == "conflict"]
+        if name == "本社":
+            assert report["counts"]["skipped_other_source"] == report["counts"]["fetched"] > 0
+            assert report["counts"]["warnings"] == 0  # only the simulator's employees without a member remain
+            assert {issue["kind"] for issue in report["issues"]} <= {"unmatched_remote", "unmatched_local"}
+    assert snapshot(app) == before
+
+
 def test_adding_with_a_wrong_secret_saves_nothing(tmp_path, sim):
     app = make_app(tmp_path)
     result = add_integration(app, sim, "本社", secret="wrong", expect=1)

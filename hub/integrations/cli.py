@@ -40,6 +40,14 @@ _settings_option = click.option(
 )
 
 
+_priority_option = click.option(
+    "--priority",
+    type=TEXT,
+    metavar="N",
+    help="優先度 0–99 (default 0): when two integrations sync one member's day, the higher keeps it.",
+)
+
+
 @click.group("integrations")
 def integrations_group() -> None:
     """Integrations with attendance systems (外部連携)."""
@@ -50,14 +58,19 @@ def integrations_group() -> None:
 @click.argument("name", type=TEXT)
 @_settings_option
 @click.option("--no-auto-sync", is_flag=True, help="Do not sync automatically every morning.")
+@_priority_option
 @with_appcontext
-def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_auto_sync: bool) -> None:
+def add_command(
+    provider_name: str, name: str, assignments: tuple[str, ...], no_auto_sync: bool, priority: str | None
+) -> None:
     """Verify the credentials, then save an integration (nothing is saved when they fail)."""
     try:
         provider = provider_named(provider_name)
     except IntegrationError as exc:
         _usage(str(exc))
     data = MultiDict({"name": name, "auto_sync": "off" if no_auto_sync else "on"})
+    if priority is not None:
+        data["priority"] = priority
     form_class = integration_form_class(provider)
     for field in _boolean_fields(form_class):  # a checkbox's default applies when the field is not given
         if getattr(form_class, field).kwargs.get("default"):
@@ -71,7 +84,7 @@ def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_
     if not result.ok:
         click.echo(f"Not saved: {result.message}", err=True)
         sys.exit(EXIT_FAILED)
-    integration = save_integration(provider, name, values, form.auto_sync.data == "on")
+    integration = save_integration(provider, name, values, form.auto_sync.data == "on", priority=form.priority.data)
     db.session.commit()
     click.echo(f"Integration {integration.name} ({provider.label}) saved; id {integration.id}.")
 
@@ -79,10 +92,12 @@ def add_command(provider_name: str, name: str, assignments: tuple[str, ...], no_
 @integrations_group.command("edit")
 @click.argument("name", type=TEXT)
 @_settings_option
+@_priority_option
 @with_appcontext
-def edit_command(name: str, assignments: tuple[str, ...]) -> None:
+def edit_command(name: str, assignments: tuple[str, ...], priority: str | None) -> None:
     """Change an integration's settings; a secret not given keeps its stored value, unless a setting it is
-    bound to (its environment or URL) changes. Changed settings are verified first, as with add."""
+    bound to (its environment or URL) changes. Changed settings are verified first, as with add; a new
+    priority alone needs no check."""
     integration = _integration_named(name)
     try:
         provider = provider_for(integration)
@@ -91,6 +106,7 @@ def edit_command(name: str, assignments: tuple[str, ...]) -> None:
     stored = {**(integration.settings or {}), **integration.read_secrets()}
     data = MultiDict({"name": integration.name, "auto_sync": "on" if integration.auto_sync else "off"})
     data.update({field: _form_text(value) for field, value in stored.items() if _form_text(value) is not None})
+    data["priority"] = str(integration.priority if priority is None else priority)
     form_class = integration_form_class(provider)
     for field in _boolean_fields(form_class) - {f for f, value in stored.items() if value is not None}:
         if getattr(form_class, field).kwargs.get("default"):  # a setting saved before the field existed
@@ -108,7 +124,9 @@ def edit_command(name: str, assignments: tuple[str, ...]) -> None:
     if not outcome.ok:
         click.echo(f"Not saved: {outcome.result.message}", err=True)
         sys.exit(EXIT_FAILED)
-    save_integration(provider, form.name.data, values, form.auto_sync.data == "on", integration)
+    save_integration(
+        provider, form.name.data, values, form.auto_sync.data == "on", integration, priority=form.priority.data
+    )
     db.session.commit()
     click.echo(f"Integration {integration.name} ({provider.label}) saved.")
 
@@ -125,6 +143,7 @@ def list_command(as_json: bool) -> None:
             "name": item.name,
             "provider": item.provider,
             "auto_sync": item.auto_sync,
+            "priority": item.priority,
             "health": str(item.health),
             "health_message": item.health_message,
             "last_success_at": item.last_success_at.isoformat() if item.last_success_at else None,
@@ -138,7 +157,9 @@ def list_command(as_json: bool) -> None:
         click.echo("No integrations.")
     for row in rows:
         auto = "auto sync on" if row["auto_sync"] else "auto sync off"
-        click.echo(f"{row['id']:>4}  {row['name']}  [{row['provider']}]  {row['health']}  {auto}")
+        click.echo(
+            f"{row['id']:>4}  {row['name']}  [{row['provider']}]  {row['health']}  {auto}  priority {row['priority']}"
+        )
 
 
 @integrations_group.command("check")
@@ -177,7 +198,7 @@ def _filled_form(provider: Provider, form_class, data: MultiDict, assignments: t
     known = {field.name for field in form}
     unknown = sorted({a.partition("=")[0] for a in assignments} - known)
     if unknown:
-        fields = ", ".join(sorted(known - {"name", "auto_sync"}))
+        fields = ", ".join(sorted(known - {"name", "auto_sync", "priority"}))
         _usage(f"Unknown field(s) for {provider.name}: {', '.join(unknown)} (fields: {fields}).")
     if not form.validate():
         for field, errors in form.errors.items():

@@ -1,14 +1,17 @@
-"""The integration form: the core's fields (連携名, 自動同期) around the provider's own settings form."""
+"""The integration form: the core's fields (連携名, 自動同期, 優先度) around the provider's own settings form."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange
 
-from hub.forms import CORE_FIELDS, HubForm
+from hub.forms import CORE_FIELDS, HubForm, WholeNumberField
 from hub.providers import Provider
+
+#: The range of an integration's priority (優先度); every integration starts at 0.
+MIN_PRIORITY, MAX_PRIORITY = 0, 99
 
 
 class IntegrationCoreForm(HubForm):
@@ -21,6 +24,12 @@ class IntegrationCoreForm(HubForm):
         _l("Auto sync"),
         choices=[SelectChoice("on", _l("Use")), SelectChoice("off", _l("Do not use"))],
         default="on",
+    )
+    priority = WholeNumberField(
+        _l("Priority"),
+        [NumberRange(min=MIN_PRIORITY, max=MAX_PRIORITY, message=_l("Enter a priority from 0 to 99."))],
+        default=0,
+        blank=0,
     )
 
 

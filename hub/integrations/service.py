@@ -203,9 +203,15 @@ def _in_context(work: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
 
 
 def save_integration(
-    provider: Provider, name: str, values: Mapping[str, Any], auto_sync: bool, integration: Integration | None = None
+    provider: Provider,
+    name: str,
+    values: Mapping[str, Any],
+    auto_sync: bool,
+    integration: Integration | None = None,
+    priority: int | None = None,
 ) -> Integration:
-    """Create or update an integration; secrets are encrypted, and the audit log only says they changed."""
+    """Create or update an integration; secrets are encrypted, and the audit log only says they changed.
+    ``priority`` (優先度) None keeps the stored one (0 for a new integration)."""
     plain, secrets = split_values(provider, values)
     created = integration is None
     if created:
@@ -214,14 +220,22 @@ def save_integration(
         before: dict = {}
         old_secrets: dict = {}
     else:
-        before = {"name": integration.name, "auto_sync": integration.auto_sync, **(integration.settings or {})}
+        before = {
+            "name": integration.name,
+            "auto_sync": integration.auto_sync,
+            "priority": integration.priority,
+            **(integration.settings or {}),
+        }
         old_secrets = integration.read_secrets()
+    if priority is None:
+        priority = integration.priority or 0
     integration.name = name
     integration.settings = plain
     integration.auto_sync = auto_sync
+    integration.priority = priority
     integration.write_secrets({**old_secrets, **secrets})
     integration.health, integration.health_message = Health.OK, None
-    details = audit.changes(before, {"name": name, "auto_sync": auto_sync, **plain})
+    details = audit.changes(before, {"name": name, "auto_sync": auto_sync, "priority": priority, **plain})
     changed_secrets = sorted(key for key, value in secrets.items() if old_secrets.get(key) != value)
     if changed_secrets:
         details["secrets_changed"] = changed_secrets

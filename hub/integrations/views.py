@@ -56,7 +56,9 @@ def new(provider_name: str):
             values = provider_values(form)
             result = check_values(provider, form.name.data, values)
             if result.ok:
-                integration = save_integration(provider, form.name.data, values, form.auto_sync.data == "on")
+                integration = save_integration(
+                    provider, form.name.data, values, form.auto_sync.data == "on", priority=form.priority.data
+                )
                 db.session.commit()
                 flash(
                     _(
@@ -86,6 +88,7 @@ def edit(integration_id: int):
             data={
                 "name": integration.name,
                 "auto_sync": "on" if integration.auto_sync else "off",
+                "priority": integration.priority,
                 **(integration.settings or {}),
             }
         )
@@ -101,7 +104,9 @@ def edit(integration_id: int):
         if not outcome.ok:
             check_error = outcome.result.message if outcome.result is not None else None
             return _render_form(provider, form, integration, check_error=check_error)
-        save_integration(provider, form.name.data, values, form.auto_sync.data == "on", integration)
+        save_integration(
+            provider, form.name.data, values, form.auto_sync.data == "on", integration, priority=form.priority.data
+        )
         db.session.commit()
         flash(_("Integration %(name)s saved.", name=integration.name), "success")
         return redirect(url_for("integrations.index"))

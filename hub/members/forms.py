@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.dates import plausible_date
+from hub.extensions import db
 from hub.forms import CodeField, HubForm
-from hub.models import PriceUnit
+from hub.models import Integration, PriceUnit
 
 
 def _strip(value):
@@ -17,6 +19,16 @@ def _strip(value):
 
 def _blank_to_none(value):
     return value or None
+
+
+def _optional_id(value):
+    """A select's value as an id: blank is None; anything but digits is a value no choice has."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
 
 
 class MemberForm(HubForm):
@@ -38,8 +50,26 @@ class MemberForm(HubForm):
         ],
         default=PriceUnit.MONTHLY.value,
     )
+    preferred_integration_id = SelectField(
+        _l("Preferred attendance integration"),
+        coerce=_optional_id,
+        choices=[],  # set by with_integrations: the integrations there are
+        description=_l(
+            "When several integrations sync this member, the days of this integration are kept; the others "
+            "leave them as they are. Without one, the integrations’ priorities decide."
+        ),
+    )
     start_date = DateField(_l("Start date"), [Optional(), plausible_date])
     end_date = DateField(_l("End date"), [Optional(), plausible_date])
+
+    def with_integrations(self) -> MemberForm:
+        """Offer the integrations there are as the preferred one, by name, after "none"."""
+        integrations = db.session.execute(select(Integration.id, Integration.name).order_by(Integration.name))
+        self.preferred_integration_id.choices = [
+            SelectChoice("", _l("None (integration priorities decide)")),
+            *(SelectChoice(str(integration_id), name) for integration_id, name in integrations),
+        ]
+        return self
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:

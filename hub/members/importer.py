@@ -1,7 +1,8 @@
 """Members CSV import: every row checked first, then all rows upserted in one transaction, or none.
 
 The header uses the seed's member table names (社員コード, 名前, 部署, 役職, 雇用形態, 所属, 単価,
-開始日, 終了日) or their English aliases, in any order; only 社員コード and 名前 are required.
+開始日, 終了日), plus 勤怠の優先連携 (an integration's name, see hub.sync.write.Precedence), or their English aliases,
+in any order; only 社員コード and 名前 are required.
 Columns present in the file set the value (an empty cell clears it); columns absent keep what the hub has.
 """
 
@@ -29,7 +30,7 @@ from hub.csvfiles import (
 )
 from hub.extensions import db
 from hub.members.fields import date_cell, parse_unit_price
-from hub.models import Member
+from hub.models import Integration, Member
 
 COLUMNS = {
     "code": ("社員コード", "employee_code", "code"),
@@ -41,6 +42,7 @@ COLUMNS = {
     "unit_price": ("単価", "unit_price", "price"),
     "start_date": ("開始日", "start_date"),
     "end_date": ("終了日", "end_date"),
+    "preferred_integration": ("勤怠の優先連携", "優先連携", "preferred_integration"),
 }
 REQUIRED = ("code", "name")
 MAX_LENGTHS = {
@@ -50,6 +52,7 @@ MAX_LENGTHS = {
     "position": 200,
     "employment_type": 100,
     "affiliation": 200,
+    "preferred_integration": 100,
 }
 MAX_UNIT_PRICE = 1_000_000_000
 
@@ -74,6 +77,7 @@ def import_members(data: bytes, filename: str) -> MembersImported:
     rows = parse_rows(decode_csv(data))
     existing = {member.code: member for member in db.session.scalars(select(Member))}
     _check_dates_against_existing(rows, existing)
+    _resolve_integrations(rows)
     result = MembersImported()
     for values in rows.values():
         member = existing.get(values["code"])
@@ -115,6 +119,31 @@ def _check_dates_against_existing(rows: dict[int, dict[str, Any]], existing: dic
                     ),
                 )
             )
+    refuse(errors)
+
+
+def _resolve_integrations(rows: dict[int, dict[str, Any]]) -> None:
+    """勤怠の優先連携 names → ``preferred_integration_id`` (empty: none); a name no integration has is an error."""
+    ids = dict(db.session.execute(select(Integration.name, Integration.id)).all())
+    errors = []
+    for line, values in rows.items():
+        if "preferred_integration" not in values:
+            continue
+        name = values.pop("preferred_integration")
+        if name is not None and name not in ids:
+            errors.append(
+                RowError(
+                    line,
+                    _(
+                        "%(column)s: no integration is named %(name)s (integrations: %(names)s).",
+                        column=COLUMNS["preferred_integration"][0],
+                        name=name,
+                        names=", ".join(sorted(ids)) or "—",
+                    ),
+                )
+            )
+            continue
+        values["preferred_integration_id"] = ids.get(name)
     refuse(errors)
 
 

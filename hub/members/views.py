@@ -56,7 +56,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Add a member."""
-    form = MemberForm()
+    form = MemberForm().with_integrations()
     if form.validate_on_submit() and _code_is_free(form, None):
         member = Member(**form.member_values())
         db.session.add(member)
@@ -71,7 +71,7 @@ def new():
 def edit(member_id: int):
     """Edit a member's details."""
     member = db.get_or_404(Member, member_id)
-    form = MemberForm(obj=member)
+    form = MemberForm(obj=member).with_integrations()
     if request.method == "GET" and member.price_unit:
         form.price_unit.data = member.price_unit.value
     if form.validate_on_submit() and _code_is_free(form, member):
@@ -123,7 +123,7 @@ def import_csv():
 def csv_template():
     """An empty members CSV with the header row, ready for Excel."""
     header = ",".join(names[0] for names in COLUMNS.values())
-    example = 'P1001,工数 太郎,プロダクトマネジメント,,,,"月額 ¥1,000,000",2005-01-01,'
+    example = 'P1001,工数 太郎,プロダクトマネジメント,,,,"月額 ¥1,000,000",2005-01-01,,'
     body = ("\ufeff" + header + "\r\n" + example + "\r\n").encode("utf-8")
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=members.csv"})
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, String, Text
+from sqlalchemy import JSON, Float, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.encryption import secret_box
@@ -31,6 +31,8 @@ class Integration(db.Model):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     secrets_token: Mapped[str | None] = mapped_column(Text)
     auto_sync: Mapped[bool] = mapped_column(default=True)  # 自動同期
+    # 優先度: when two integrations store the same member's day, the higher keeps it (hub.sync.write.Precedence).
+    priority: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     health: Mapped[Health] = mapped_column(str_enum(Health), default=Health.UNKNOWN)
     health_message: Mapped[str | None] = mapped_column(Text)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

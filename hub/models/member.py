@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.extensions import db
@@ -33,6 +33,8 @@ class Member(db.Model):
     price_unit: Mapped[PriceUnit | None] = mapped_column(str_enum(PriceUnit))
     start_date: Mapped[date | None] = mapped_column()  # 開始日
     end_date: Mapped[date | None] = mapped_column()  # 終了日
+    # 勤怠の優先連携: the integration whose days win for this member, whatever the priorities say.
+    preferred_integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

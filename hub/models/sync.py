@@ -69,6 +69,8 @@ class SyncRun(db.Model):
     removed: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
     skipped_locked: Mapped[int] = mapped_column(default=0)
+    # Days another integration stored that wins for the member (hub.sync.write.Precedence): left as they are.
+    skipped_other_source: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     unmatched_remote: Mapped[int] = mapped_column(default=0)
     unmatched_local: Mapped[int] = mapped_column(default=0)
     warnings: Mapped[int] = mapped_column(default=0)

@@ -14,6 +14,7 @@ COUNT_KEYS = (
     "removed",
     "rejected",
     "skipped_locked",
+    "skipped_other_source",
     "unmatched_remote",
     "unmatched_local",
     "warnings",

@@ -1,18 +1,21 @@
 """A sync's write phase: classify the fetched records, then store them in the caller's transaction.
 
 Each record of a matched employee is rejected (the provider could not read it, or it fails the checks every
-stored day passes), skipped (its day is submitted or approved), or handed to :mod:`hub.store`, which writes
-what changed. A day this integration stored that the provider no longer returns is removed, unless the whole
-answer was empty. What could not be synced, or was synced with a warning, becomes the run's issues.
+stored day passes), skipped (its day is submitted or approved, or another integration that wins for the
+member stored it: :class:`Precedence`), or handed to :mod:`hub.store`, which writes what changed. A day this
+integration stored that the provider no longer returns is removed, unless the whole answer was empty; a day
+another integration stored is never removed. What could not be synced, or was synced with a warning, becomes
+the run's issues.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 
 from flask_babel import gettext as _
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from hub import bulk, store
 from hub.extensions import db
@@ -36,6 +39,42 @@ class Outcome:
     error: str | None = None
 
 
+class Decision(Enum):
+    """What a sync does with a day another integration stored for the member."""
+
+    KEEP_OTHER = "keep_other"  # the other integration wins: the day is left as it is
+    OVERWRITE = "overwrite"  # this integration wins (the member's preference, or a higher priority)
+    OVERWRITE_TIED = "overwrite_tied"  # nothing decides: the later sync wins, as with no priorities at all
+
+
+@dataclass(frozen=True)
+class Precedence:
+    """Which integration keeps a day two integrations serve for one member: the member's preferred integration
+    (勤怠の優先連携) if it is one of the two, else the higher priority (優先度); equal priorities and no
+    preference leave it to the later sync. Loaded once per run: no query per day."""
+
+    integration_id: int
+    priorities: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, integration: Integration) -> Precedence:
+        priorities = dict(db.session.execute(select(Integration.id, Integration.priority)).all())
+        priorities[integration.id] = integration.priority or 0
+        return cls(integration.id, priorities)
+
+    def decide(self, member: Member, other_id: int) -> Decision:
+        """This sync's decision on ``member``'s day stored by integration ``other_id`` (not this one)."""
+        preferred = member.preferred_integration_id
+        if preferred == self.integration_id:
+            return Decision.OVERWRITE
+        if preferred == other_id:
+            return Decision.KEEP_OTHER
+        mine, theirs = self.priorities.get(self.integration_id, 0), self.priorities.get(other_id, 0)
+        if mine == theirs:
+            return Decision.OVERWRITE_TIED
+        return Decision.OVERWRITE if mine > theirs else Decision.KEEP_OTHER
+
+
 def write_records(
     run: SyncRun, integration: Integration, matching: Matching, records: list[DayRecord | RejectedRecord]
 ) -> Outcome:
@@ -57,9 +96,11 @@ def _write_records(
     changes = store.DayChanges(store.DaySource(integration_id=integration.id), synced_at=utcnow())
     returned: set[tuple[int, date]] = set()  # days the provider returned, readable or not: never removed
     unreadable_members: set[int] = set()  # members with an undated rejection: none of their days removed
-    conflicts: dict[int, set[str]] = {}
+    precedence = Precedence.load(integration)
+    conflicts: dict[int, set[str]] = {}  # member id → the integrations whose days this sync overwrote
+    tied: set[int] = set()  # members with a day overwritten only because this sync came later
     _record_unmatched(run, matching, issues)
-    fetched = rejected = skipped_locked = 0
+    fetched = rejected = skipped_locked = skipped_other_source = 0
     no_clock_out = _("No clock-out recorded; stored with clock-in only.")  # translated once, not per day
     for record in records:
         member = member_of.get(record.remote_id)
@@ -91,14 +132,19 @@ def _write_records(
         if key in locked:
             skipped_locked += 1
             continue
+        previous = stored.get(key)
+        decision = None
+        if previous is not None and previous.integration_id not in (None, integration.id):
+            decision = precedence.decide(member, previous.integration_id)
+            if decision is Decision.KEEP_OTHER:
+                skipped_other_source += 1  # not this sync's day: no write, no warning
+                continue
+            conflicts.setdefault(member.id, set()).add(previous.integration_name or "?")
+            if decision is Decision.OVERWRITE_TIED:
+                tied.add(member.id)
         if record.missing_clock_out:
             issues.append(_issue(IssueKind.MISSING_CLOCK_OUT, member, record.work_date, no_clock_out))
-        previous = stored.get(key)
-        if changes.put(member.id, record, previous) is store.Change.UPDATED and previous.integration_id not in (
-            None,
-            integration.id,
-        ):
-            conflicts.setdefault(member.id, set()).add(previous.integration_name or "?")
+        changes.put(member.id, record, previous)
 
     vanished = [
         day
@@ -119,15 +165,25 @@ def _write_records(
     store.write(changes)
 
     for member_id, others in conflicts.items():
-        message = _(
-            "Also synced from %(others)s; this sync (%(name)s) overwrote those days.",
-            others=", ".join(sorted(others)),
-            name=integration.name,
-        )
+        if member_id in tied:
+            message = _(
+                "Also synced from %(others)s; this sync (%(name)s) overwrote those days. To keep one "
+                "integration's days, give it a higher priority or set the member's preferred integration.",
+                others=", ".join(sorted(others)),
+                name=integration.name,
+            )
+        else:
+            message = _(
+                "Also synced from %(others)s; this sync (%(name)s) has precedence and overwrote those days. "
+                "Their syncs now leave them as they are.",
+                others=", ".join(sorted(others)),
+                name=integration.name,
+            )
         issues.append(_issue(IssueKind.CONFLICT, db.session.get(Member, member_id), None, message))
     if issues:
         db.session.execute(insert(SyncIssue), [dict(issue, run_id=run.id) for issue in issues])
     run.fetched, run.rejected, run.skipped_locked = fetched, rejected, skipped_locked
+    run.skipped_other_source = skipped_other_source
     run.created, run.updated, run.unchanged = len(changes.inserts), len(changes.updates), changes.unchanged
     run.removed = len(changes.deletes)
     run.warnings = sum(1 for issue in issues if issue["kind"] in WARNINGS)
