@@ -359,6 +359,18 @@ def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path)
     assert "<h1>KING OF TIME</h1>\n<ul><li>本社</li></ul>" in html
 
 
+def test_nav_items_example_adds_the_page_to_the_admin_menu(kingoftime_plugin, tmp_path):
+    """The documented entry comes after the core's 管理 links, highlighted on its own page only."""
+    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    client = logged_in_client(app)
+    entry = '<li><a href="/kingoftime/" class="{}">KING OF TIME</a></li>'
+    html = client.get("/kingoftime/?lang=ja").get_data(as_text=True)
+    admin_menu = html[html.index("管理</p>") : html.index("</nav>")]
+    assert f"エクスポート</a></li>\n    {entry.format('current')}\n  </ul>" in admin_menu
+    html = client.get("/").get_data(as_text=True)
+    assert entry.format("") in html and html.count("/kingoftime/") == 1
+
+
 def test_minimal_provider_example(kingoftime_plugin, tmp_path):
     app = make_app(tmp_path, plugins=[kingoftime_plugin])
     with app.app_context():

@@ -32,6 +32,7 @@ PUBLIC_API = (
     "hub.cells",
     "hub.models",
     "hub.extensions",
+    "hub.nav",
 )
 #: Admin areas: the pages and commands of one concern each.
 AREAS = (
