@@ -33,6 +33,7 @@ PUBLIC_API = (
     "hub.models",
     "hub.extensions",
     "hub.nav",
+    "hub.catalogs",
 )
 #: Admin areas: the pages and commands of one concern each.
 AREAS = (
