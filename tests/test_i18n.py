@@ -6,6 +6,7 @@ import ast
 import io
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,20 @@ def test_the_core_catalogue_holds_no_plugin_string():
 def test_plugin_strings_are_japanese_on_the_pages(logged_in):
     page = logged_in.get("/exports/?lang=ja").get_data(as_text=True)
     assert "形式" in page  # csv_export's "Format", from plugins/csv_export/translations
+
+
+def test_a_jobcan_rejection_reason_is_japanese_where_the_core_writes_it(app):
+    """Made without a context in a provider's worker thread, turned into text in the sync's forced language."""
+    from flask_babel import force_locale
+
+    from hub_plugins.jobcan.mapping import _instant, _Unreadable
+
+    with pytest.raises(_Unreadable) as unreadable:
+        _instant("2026-11-02", UTC)
+    with app.app_context(), force_locale("ja"):
+        assert str(unreadable.value.reason) == "日時として読めない値"
+    with app.app_context(), force_locale("en"):
+        assert str(unreadable.value.reason) == "not a timestamp"
 
 
 @each_catalogue
