@@ -27,7 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     from hub import encryption, i18n, jobs, security
     from hub.config import check_config, config_from_env, create_private_database, fill_secrets
     from hub.extensions import csrf, db, limiter, login_manager, migrate
-    from hub.plugins import exporters, get_plugin_manager, providers
+    from hub.plugins import exporters, get_plugin_manager, nav_links, providers
 
     instance_path = os.environ.get("HUB_INSTANCE_PATH") or None
     app = Flask(
@@ -111,6 +111,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: Iterable[o
     pm = get_plugin_manager(blocked=app.config["HUB_BLOCKED_PLUGINS"], extra=plugins)
     app.extensions["hub"] = pm
     pm.hook.hub_init_app(app=app)
+    app.jinja_env.globals["plugin_nav_links"] = nav_links
     # Fail at start-up, not on first use, when two plugins claim one provider or exporter name.
     providers(app)
     exporters(app)

@@ -34,6 +34,15 @@ def hub_exporters():
     """Return a list of :class:`hub.exporters.Exporter` instances this plugin offers."""
 
 
+@hookspec
+def hub_nav_items():
+    """Return a list of :class:`hub.nav.NavItem`: links this plugin adds to the sidebar.
+
+    Called once per app, when a page first renders the sidebar. An implementation that raises, and an entry
+    whose endpoint does not exist or needs arguments, is logged and left out; the pages still render.
+    """
+
+
 # --- Events -----------------------------------------------------------------------------------------
 
 

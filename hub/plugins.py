@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pluggy
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
+from werkzeug.routing import BuildError
 
 from hub import hookspecs
 from hub.exporters import Exporter
+from hub.nav import NavItem
 from hub.providers import Provider
 
 ENTRY_POINT_GROUP = "kintai_hub"
@@ -61,6 +63,74 @@ def _by_name(results: list[list], kind: str) -> dict:
                 raise PluginConflictError(f"Two plugins offer a {kind} named {item.name!r}.")
             found[item.name] = item
     return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A plugin's sidebar entry as one page renders it."""
+
+    label: str
+    href: str
+    current: bool
+
+
+def nav_links(section: str) -> list[NavLink]:
+    """The plugins' sidebar entries of ``section`` for the current request, in their order.
+
+    An entry is current on every page of its endpoint's blueprint, as the core's links are.
+    """
+    links = []
+    for item in _nav_items(current_app):
+        if item.section != section:
+            continue
+        if item.url is not None:
+            links.append(NavLink(str(item.label), item.url, current=False))
+            continue
+        try:
+            href = url_for(item.endpoint)
+        except BuildError:  # checked when the entries were collected; a change of the map since is still no 500
+            continue
+        blueprint = item.endpoint.rpartition(".")[0]
+        current = request.endpoint == item.endpoint or bool(blueprint and request.blueprint == blueprint)
+        links.append(NavLink(str(item.label), href, current))
+    return links
+
+
+def _nav_items(app: Flask) -> list[NavItem]:
+    """Every plugin's ``hub_nav_items``, collected once per app; a broken plugin or entry is logged and skipped."""
+    if "hub_nav_items" not in app.extensions:
+        app.extensions["hub_nav_items"] = _collect_nav_items(app)
+    return app.extensions["hub_nav_items"]
+
+
+def _collect_nav_items(app: Flask) -> list[NavItem]:
+    found = []
+    for impl in plugin_manager(app).hook.hub_nav_items.get_hookimpls():
+        try:
+            offered = list(impl.function() or ())
+        except Exception:
+            log.exception("Plugin %s failed in hub_nav_items; its sidebar entries are left out", impl.plugin_name)
+            continue
+        for index, item in enumerate(offered):
+            problem = _nav_item_problem(item)
+            if problem:
+                log.error("Plugin %s: sidebar entry %r left out: %s", impl.plugin_name, item, problem)
+            else:
+                found.append((item.order, impl.plugin_name, index, item))
+    return [item for *_, item in sorted(found, key=lambda entry: entry[:3])]
+
+
+def _nav_item_problem(item: object) -> str | None:
+    if not isinstance(item, NavItem):
+        return "not a hub.nav.NavItem"
+    if item.endpoint is None:
+        return None
+    try:
+        url_for(item.endpoint)
+    except BuildError as error:
+        known = item.endpoint in current_app.view_functions
+        return f"endpoint {item.endpoint!r} {'needs arguments' if known else 'does not exist'} ({error})"
+    return None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import Domain, gettext
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,7 +66,10 @@ class Screenshots:
         return path
 
 
-def japanese(app: Flask, message: str, **variables) -> str:
-    """``message`` as the Japanese UI shows it (the source text while it is still untranslated)."""
+def japanese(app: Flask, message: str, catalog: Domain | None = None, **variables) -> str:
+    """``message`` as the Japanese UI shows it (the source text while it is still untranslated).
+
+    A plugin's string is in the plugin's ``catalog`` (e.g. ``hub_plugins.csv_export.catalog.catalog``).
+    """
     with app.test_request_context(headers={"Accept-Language": "ja"}):
-        return gettext(message, **variables)
+        return (catalog.gettext if catalog else gettext)(message, **variables)

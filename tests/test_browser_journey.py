@@ -21,6 +21,7 @@ from hub.extensions import db
 from hub.forms import format_duration, format_hhmm
 from hub.models import AttendanceDay, Member, Project, SyncRun, TimeEntry
 from hub.settings.service import current_settings
+from hub_plugins.csv_export.catalog import catalog as csv_catalog
 from hub_plugins.jobcan.client import TOKENS
 from hub_plugins.jobcan.simulator import DayKind, JobcanSimulator, SimulatorConfig
 from tests.browser import CHROMIUM_ARGS, Screenshots, chromium_or_skip, japanese, live_server
@@ -215,8 +216,8 @@ def test_the_whole_journey_in_chromium(hub_app, sim, page):
         page.get_by_label("終了日").fill(END.isoformat())
         page.get_by_label("連携", exact=True).select_option(label=INTEGRATION)
         page.get_by_label("部署", exact=True).select_option(DEPARTMENT)
-        expect(page.get_by_label(ja("Format"), exact=True)).to_have_value("crowdlog")
-        expect(page.get_by_label(ja("Encoding"), exact=True)).to_have_value("utf-8-sig")
+        expect(page.get_by_label(japanese(hub_app, "Format", csv_catalog), exact=True)).to_have_value("crowdlog")
+        expect(page.get_by_label(japanese(hub_app, "Encoding", csv_catalog), exact=True)).to_have_value("utf-8-sig")
         shots.take(page, "export")
         crowdlog = _download(page, ja("Download"))
         assert crowdlog.startswith(b"\xef\xbb\xbf")
@@ -229,7 +230,7 @@ def test_the_whole_journey_in_chromium(hub_app, sim, page):
         assert {"全休", "午前休", "午後休"} & {row[7] for row in rows[1:]}  # Japanese cells came through
 
         # The daily format of the same period: names and department in Japanese, and the booked day's ✓.
-        page.get_by_label(ja("Format"), exact=True).select_option("daily")
+        page.get_by_label(japanese(hub_app, "Format", csv_catalog), exact=True).select_option("daily")
         daily = list(csv.DictReader(io.StringIO(_download(page, ja("Download")).decode("utf-8-sig"), newline="")))
         names = {e["employee_code"]: f"{e['last_name']} {e['first_name']}" for e in employees}
         assert {(row["社員コード"], row["名前"], row["部署"]) for row in daily} == {

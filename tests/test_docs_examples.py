@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import io
 import json
 import re
 import shlex
+import subprocess
 import sys
 import tomllib
 from datetime import UTC, date, datetime
@@ -21,6 +23,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import requests_mock
+from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
 from hub.extensions import db
@@ -142,6 +145,9 @@ def test_example_file_is_valid(examples, doc, path):
         tomllib.loads(text)
     elif suffix == ".html":
         jinja2.Environment().parse(text)
+    elif suffix == ".po":
+        catalog = read_po(io.StringIO(text))
+        assert all(message.string for message in catalog if message.id), f"{path}: a msgstr is empty"
     else:
         pytest.fail(f"{doc.name}: no check for a {suffix} file ({path}): add one here")
 
@@ -357,6 +363,72 @@ def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path)
     assert page.status_code == 200, html
     assert "<title>KING OF TIME · Kintai Hub</title>" in html  # the template extends the core's base.html
     assert "<h1>KING OF TIME</h1>\n<ul><li>本社</li></ul>" in html
+
+
+def pybabel(root: Path, command: str) -> None:
+    """Run a documented ``pybabel …`` command line in the example's root folder, with the hub's Babel."""
+    args = shlex.split(command)
+    assert args[0] == "pybabel", command
+    binary = Path(sys.executable).with_name("pybabel")
+    result = subprocess.run([str(binary), *args[1:]], cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def pybabel_commands() -> dict[str, str]:
+    """The documented ``pybabel`` command lines of plugins.md, by subcommand."""
+    return {
+        shlex.split(command)[1]: command
+        for block in blocks(PLUGINS_MD)
+        if block.language == "console"
+        for command, _ in console_commands(block)
+        if command.startswith("pybabel ")
+    }
+
+
+@pytest.fixture
+def translated_plugin(examples):
+    """plugins.md's module after the documented `pybabel extract` and `pybabel compile`, as its author runs them."""
+    root = examples.importable(PLUGINS_MD)
+    commands = pybabel_commands()
+    assert set(commands) == {"extract", "init", "update", "compile"}
+    pybabel(root, commands["extract"])
+    (pot,) = (root / "src" / "hub_kingoftime" / "translations").glob("*.pot")
+    (po,) = (root / "src" / "hub_kingoftime" / "translations").rglob("*.po")
+    extracted = {message.id for message in read_po(io.BytesIO(pot.read_bytes())) if message.id}
+    translated = {message.id for message in read_po(io.BytesIO(po.read_bytes())) if message.id and message.string}
+    assert extracted and extracted <= translated, "the doc's catalogue translates every string the example uses"
+    pybabel(root, commands["compile"])
+    assert po.with_suffix(".mo").is_file()
+    return importlib.import_module(entry_points(root)["kingoftime"])
+
+
+def test_nav_items_example_adds_the_page_to_the_admin_menu_in_the_pages_language(translated_plugin, tmp_path):
+    """The documented entry comes after the core's 管理 links, highlighted on its own page, in Japanese from the
+    example's own catalogue (and in English on an English page)."""
+    app = make_app(tmp_path, plugins=[translated_plugin])
+    client = logged_in_client(app)
+    entry = '<li><a href="/kingoftime/" class="{}">{}</a></li>'
+    html = client.get("/kingoftime/?lang=ja").get_data(as_text=True)
+    admin_menu = html[html.index("管理</p>") : html.index("</nav>")]
+    assert f"エクスポート</a></li>\n    {entry.format('current', 'KING OF TIME 連携')}\n  </ul>" in admin_menu
+    html = client.get("/?lang=en").get_data(as_text=True)
+    assert entry.format("", "KING OF TIME integrations") in html and html.count("/kingoftime/") == 1
+
+
+def test_translation_example_follows_the_language_of_a_command(translated_plugin, tmp_path, monkeypatch):
+    """Outside a page too: a command in HUB_LANGUAGE gets the catalogue's Japanese, and the wheel would carry it."""
+    from hub_kingoftime.catalog import _
+
+    app = make_app(tmp_path, plugins=[translated_plugin])
+    for language, text in (("ja", "KING OF TIME 連携"), ("en", "KING OF TIME integrations")):
+        monkeypatch.setenv("HUB_LANGUAGE", language)
+        with app.app_context():
+            assert _("KING OF TIME integrations") == text
+    package_data = tomllib.loads("".join(b.text for b in file_blocks(PLUGINS_MD)["pyproject.toml"]))["tool"]
+    patterns = package_data["setuptools"]["package-data"]["hub_kingoftime"]
+    (mo,) = Path(translated_plugin.__file__).parent.rglob("*.mo")
+    relative = mo.relative_to(Path(translated_plugin.__file__).parent)
+    assert any(relative.match(pattern) for pattern in patterns), patterns
 
 
 def test_minimal_provider_example(kingoftime_plugin, tmp_path):

@@ -32,6 +32,8 @@ PUBLIC_API = (
     "hub.cells",
     "hub.models",
     "hub.extensions",
+    "hub.nav",
+    "hub.catalogs",
 )
 #: Admin areas: the pages and commands of one concern each.
 AREAS = (

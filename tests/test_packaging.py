@@ -35,6 +35,8 @@ def test_wheel_carries_templates_migrations_static_and_translations(wheel):
         "hub/migrations/script.py.mako",
         "hub/static/hub.css",
         "hub/translations/ja/LC_MESSAGES/messages.mo",
+        "hub_plugins/jobcan/translations/ja/LC_MESSAGES/jobcan.mo",
+        "hub_plugins/csv_export/translations/ja/LC_MESSAGES/csv_export.mo",
         "hub/auth/common_passwords.txt",
     ):
         assert expected in names
@@ -62,6 +64,11 @@ def test_installed_hub_migrates_and_serves_the_login_page(wheel, tmp_path):
         "assert app.template_folder.startswith(target), app.template_folder\n"
         "page = app.test_client().get('/login')\n"
         "assert page.status_code == 200 and 'ログイン' in page.get_data(as_text=True)\n"
+        "from hub_plugins.csv_export.catalog import _\n"
+        "import hub_plugins\n"
+        "assert hub_plugins.__file__.startswith(target), hub_plugins.__file__\n"
+        "with app.test_request_context(headers={'Accept-Language': 'ja'}):\n"
+        "    assert _('Format') == '形式'  # a plugin's own catalogue, installed as package data\n"
         "from hub.auth.passwords import common_passwords\n"
         "assert '1234567890' in common_passwords()\n"
         "print('ok')\n"

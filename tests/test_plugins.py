@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import textwrap
 from datetime import date
 
 import click
 import pytest
-from flask import Blueprint
+from flask import Blueprint, render_template_string
+from flask_babel import lazy_gettext
 
 from hub import hookimpl, hookspecs
 from hub.exporters import Exporter
 from hub.forms import SecretField, secret_field_names
+from hub.nav import NavItem
 from hub.plugins import PluginConflictError, exporters, get_plugin_manager, providers
 from hub.providers import CheckResult, CheckStatus, Provider, ProviderSettings
 from hub.records import DayRecord, RemoteMember
-from tests.conftest import make_app
+from tests.conftest import AuthActions, create_test_admin, make_app
 
 HOOK_NAMES = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("hub_"))
 
@@ -139,6 +142,115 @@ def test_hook_hub_init_app(tmp_path, admin_factory=None):
     # A plugin's page needs login like every other page.
     response = app.test_client().get("/kot/hello")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def sidebar(html: str, heading: str | None = None) -> list[tuple[str, str, str]]:
+    """The (href, class, label) of each sidebar link, of the menu after ``heading`` (the first menu without)."""
+    nav = html[html.index('<nav class="sidebar"') : html.index("</nav>")]
+    if heading:
+        nav = nav[nav.index(f'<p class="menu-heading">{heading}</p>') :]
+    menu = nav[nav.index('<ul class="menu">') : nav.index("</ul>")]
+    return re.findall(r'<li><a href="([^"]*)" class="([^"]*)">([^<]*)</a></li>', menu)
+
+
+class AddsSidebarEntries:
+    """A page of its own in 管理, a second page of the same blueprint, and an outside link in the main menu."""
+
+    bp = Blueprint("kotnav", __name__, url_prefix="/kotnav")
+
+    @bp.route("/")
+    def index():
+        return render_template_string("{% extends 'base.html' %}{% block content %}KOT{% endblock %}")
+
+    @bp.route("/other")
+    def other():
+        return render_template_string("{% extends 'base.html' %}{% block content %}other{% endblock %}")
+
+    @hookimpl
+    def hub_init_app(self, app):
+        app.register_blueprint(self.bp)
+
+    @hookimpl
+    def hub_nav_items(self):
+        return [
+            NavItem(lazy_gettext("Members"), endpoint="kotnav.index"),  # a lazy string: translated per page
+            NavItem("Manual", url="https://example.com/kot-manual", section="main"),
+            NavItem("Z first", endpoint="kotnav.other", order=-1),
+        ]
+
+
+def test_hook_hub_nav_items(tmp_path):
+    app = make_app(tmp_path, plugins=[AddsSidebarEntries()])
+    client = app.test_client()
+    create_test_admin(app)
+    assert AuthActions(client).login().status_code == 302
+    html = client.get("/kotnav/?lang=en").get_data(as_text=True)
+    assert sidebar(html) == [
+        ("/", "", "Home"),
+        ("/timesheets/", "", "Timesheets"),
+        ("/reports/", "", "Report"),
+        ("https://example.com/kot-manual", "", "Manual"),  # after the core's own links of its section
+    ]
+    admin_links = sidebar(html, "Admin")
+    assert [label for _, _, label in admin_links] == [
+        "Basic settings",
+        "Members",
+        "Projects",
+        "Integrations",
+        "Attendance",
+        "Export",
+        "Z first",
+        "Members",
+    ]
+    # Current on every page of its blueprint, as the core's links are: both entries here.
+    assert admin_links[-2:] == [("/kotnav/other", "current", "Z first"), ("/kotnav/", "current", "Members")]
+    assert all(cls == "" for _, cls, _ in admin_links[:-2])
+    html = client.get("/admin/members/?lang=ja").get_data(as_text=True)
+    admin_links = sidebar(html, "管理")
+    assert admin_links[1] == ("/admin/members/", "current", "メンバー")
+    assert admin_links[-2:] == [
+        ("/kotnav/other", "", "Z first"),
+        ("/kotnav/", "", "メンバー"),  # translated on each page, in the page's language
+    ]
+
+
+def test_a_broken_sidebar_entry_is_logged_and_left_out(tmp_path, caplog):
+    class Broken:
+        @hookimpl
+        def hub_nav_items(self):
+            return [
+                NavItem("Gone", endpoint="nowhere.index"),
+                NavItem("Needs an id", endpoint="members.edit"),
+                "not an item",
+                NavItem("Fine", endpoint="home.index", section="main"),
+            ]
+
+    class Raises:
+        @hookimpl
+        def hub_nav_items(self):
+            raise RuntimeError("boom")
+
+    app = make_app(tmp_path, plugins=[Broken(), Raises()])
+    client = app.test_client()
+    create_test_admin(app)
+    assert AuthActions(client).login().status_code == 302
+    for _ in range(2):
+        response = client.get("/")
+        assert response.status_code == 200
+        assert [label for _, _, label in sidebar(response.get_data(as_text=True))][-1] == "Fine"
+    errors = [record.getMessage() for record in caplog.records if record.name == "hub.plugins"]
+    assert len(errors) == 4, errors  # once each, not on every page
+    assert "'nowhere.index' does not exist" in errors[0] and "'members.edit' needs arguments" in errors[1]
+    assert "not a hub.nav.NavItem" in errors[2] and "failed in hub_nav_items" in errors[3]
+
+
+def test_a_nav_item_says_where_it_goes():
+    with pytest.raises(ValueError, match="endpoint or a url"):
+        NavItem("x")
+    with pytest.raises(ValueError, match="endpoint or a url"):
+        NavItem("x", endpoint="a.b", url="/c")
+    with pytest.raises(ValueError, match="section 'reports'"):
+        NavItem("x", endpoint="a.b", section="reports")
 
 
 def test_hook_hub_sync_finished(tmp_path):

@@ -8,10 +8,8 @@ import io
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from hub.exporters import ExportDay, Exporter, ExportError
+from hub_plugins.csv_export.catalog import _, _l
 from hub_plugins.csv_export.formats import CP932_MARKS, FORMATS, MARKS
 from hub_plugins.csv_export.forms import CsvOptionsForm
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
+
+from hub_plugins.csv_export.catalog import _l
 
 
 class CsvOptionsForm(FlaskForm):

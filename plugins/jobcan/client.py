@@ -19,7 +19,6 @@ from typing import Any
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from flask_babel import gettext as _
 
 from hub.pacing import Pace
 from hub.providers import (
@@ -33,6 +32,7 @@ from hub.providers import (
     URLPolicy,
 )
 from hub_plugins.jobcan import mapping
+from hub_plugins.jobcan.catalog import _
 
 SCOPES = ("employees.read", "summaries.create", "summaries.read", "adits.read")
 ENVIRONMENTS = {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.forms import ProviderURL, SecretField
+from hub_plugins.jobcan.catalog import _l
 
 
 class JobcanSettingsForm(FlaskForm):

@@ -16,11 +16,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from hub.providers import ProviderError
 from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RejectedRecord, RemoteMember
+from hub_plugins.jobcan.catalog import _, _l
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-
 from hub.providers import (
     CheckResult,
     CheckStatus,
@@ -24,6 +22,7 @@ from hub.providers import (
 )
 from hub.records import DayRecord, RejectedRecord, RemoteMember
 from hub_plugins.jobcan import mapping
+from hub_plugins.jobcan.catalog import _
 from hub_plugins.jobcan.client import ENVIRONMENTS, SCOPES, ClientOptions, JobcanClient
 from hub_plugins.jobcan.forms import JobcanSettingsForm
 

@@ -1,0 +1,7 @@
+"""Jobcan's own messages (translations/ja/LC_MESSAGES/jobcan.po): `make babel` extracts and compiles them."""
+
+from hub.catalogs import plugin_catalog
+
+catalog = plugin_catalog(__package__)
+_ = catalog.gettext
+_l = catalog.lazy_gettext
