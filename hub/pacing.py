@@ -18,8 +18,10 @@ from datetime import datetime
 
 #: Requests a second a first run starts at; later runs start where the last one ended.
 START_RATE = 5.0
-#: The rate is never cut below this, nor raised above :data:`MAX_RATE` without a ceiling.
-MIN_RATE = 0.5
+#: The rate is never cut below this (unless the admin's ceiling is lower), nor raised above :data:`MAX_RATE`
+#: without a ceiling. One a second: a provider's Retry-After pauses already hold requests back as long as it
+#: asks, and a lower floor turned a schedule of 4 refusals in 5 into a sync of a quarter of an hour.
+MIN_RATE = 1.0
 MAX_RATE = 200.0
 #: Requests a second gained per second of successful answers (additive increase).
 INCREASE = 1.0
@@ -175,7 +177,7 @@ class Pace:
             return round(self.requests / spell, 2) if self.requests > 1 and spell > 0 else None
 
     def _bounded(self, rate: float) -> float:
-        return max(MIN_RATE, min(rate, self.ceiling or MAX_RATE))
+        return min(max(MIN_RATE, rate), self.ceiling or MAX_RATE)  # the admin's ceiling wins, even below the floor
 
     def _read_budget(self, headers: Mapping[str, str], now: float) -> None:
         """``X-RateLimit-Remaining`` requests left until ``X-RateLimit-Reset``: spread them over that time."""

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from hub.pacing import MAX_RATE, START_RATE, Pace
+from hub.pacing import MAX_RATE, MIN_RATE, START_RATE, Pace
 from hub.providers import RateLimited
 from hub_plugins.jobcan.client import TOKENS, ClientOptions, JobcanClient
 
@@ -78,6 +78,19 @@ def test_the_rate_never_passes_the_ceiling():
     run_requests(pace, clock, 200)
     assert pace.rate == 7
     assert paced(clock, start=10_000).rate == MAX_RATE  # without a ceiling, still bounded
+
+
+def test_cuts_stop_at_the_floor_but_an_admins_lower_ceiling_wins():
+    clock = Clock()
+    pace = paced(clock)
+    for _ in range(10):
+        clock.sleep(1.5)
+        pace.answered(429, {})
+    assert pace.rate == MIN_RATE
+    pace.set_ceiling(0.2)  # a contract of one request every five seconds
+    assert pace.rate == 0.2
+    run_requests(pace, clock, 3)
+    assert clock.slept[-2:] == [pytest.approx(5), pytest.approx(5)]
 
 
 def test_the_rate_rises_only_while_it_holds_requests_back():
