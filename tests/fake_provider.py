@@ -25,7 +25,7 @@ from hub.records import DayRecord, Interval, RemoteMember
 
 class FakeSettingsForm(FlaskForm):
     account = StringField("Account")
-    token = SecretField("Token")
+    token = SecretField("Token", description="Issued under Settings › API in Fake HR.")
 
 
 @dataclass

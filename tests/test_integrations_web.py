@@ -60,6 +60,8 @@ def test_add_flow_choose_then_connect(app, web):
     form = web.get("/admin/integrations/new/fakehr").get_data(as_text=True)
     for label in ("Integration name", "Account", "Token", "Auto sync"):
         assert label in form
+    assert "when you connect several Fake HR accounts" in form  # the provider's name, not Jobcan's
+    assert "Issued under Settings › API in Fake HR. Stored encrypted and never shown again." in form
     response = web.post("/admin/integrations/new/fakehr", data=FORM, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Fake HR settings (本社) connected." in page
