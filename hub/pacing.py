@@ -65,6 +65,7 @@ class Pace:
         self._held_at = -math.inf  # when the rate last held a request back: only then is it raised
         self._cut_at = -math.inf
         self._last_success = now
+        self._failures = 0  # failed attempts, any thread, since the last successful answer
         self._began, self._last_start = now, now
         self.requests = 0
         self.answers = 0  # requests answered at all (any status)
@@ -131,6 +132,7 @@ class Pace:
                     self._rate = self._bounded(self._rate * DECREASE)
             elif status < 500:
                 self._last_success = now
+                self._failures = 0
                 if now - self._held_at <= 1.0:  # raised only while it is what holds requests back
                     self._rate = self._bounded(self._rate + INCREASE / self._rate)
 
@@ -152,11 +154,16 @@ class Pace:
         run's retry budget is spent and the caller should raise its typed error instead.
 
         The wait is the shared pause when one is on (the next :meth:`wait` serves it, for every thread), else
-        :meth:`backoff`. ``bounded``: the call has a deadline of its own (a connection check), which is then the
-        budget, kept by ``sleep``.
+        :meth:`backoff`, whose exponent is the smaller of ``attempt`` and the failures since the provider last
+        answered successfully: a request unlucky enough to meet ten refusals while other requests get through
+        waits as long as the provider's recent answers say, not 30 s. ``bounded``: the call has a deadline of
+        its own (a connection check), which is then the budget, kept by ``sleep``.
         """
+        with self._lock:
+            self._failures += 1
+            failures = self._failures
         paused = self.paused_for()
-        waiting = paused or self.backoff(attempt)
+        waiting = paused or self.backoff(min(attempt, failures))
         if not bounded and self.stalled(waiting):
             return False
         if not paused:

@@ -229,3 +229,17 @@ def test_before_retry_backs_off_serves_a_shared_pause_and_says_when_the_budget_i
     pace.answered(429, {"Retry-After": "20"})
     assert pace.before_retry(3, clock.sleep) is False
     assert pace.before_retry(3, clock.sleep, bounded=True) is True  # a check's deadline is its budget
+
+
+def test_a_request_unlucky_among_successes_backs_off_as_the_providers_recent_answers_say():
+    clock = Clock()
+    pace = paced(clock)
+    random.seed(5)
+    for attempt in range(1, 13):  # one request refused 12 times, while every other request of the run succeeds
+        assert pace.before_retry(attempt, clock.sleep)
+        pace.answered(200, {})
+    assert max(clock.slept) <= 0.5  # one failure since the last success each time: the first backoff's range
+    slept = len(clock.slept)
+    for attempt in range(1, 8):  # nothing succeeds: the backoff grows as before
+        assert pace.before_retry(attempt, clock.sleep)
+    assert max(clock.slept[slept:]) > 4
