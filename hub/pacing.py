@@ -61,6 +61,7 @@ class Pace:
         now = clock()
         self._last = -math.inf  # when the last request started, as scheduled: the rate spaces the next from it
         self._not_before = now  # the earliest start by a Retry-After or an exhausted header budget
+        self._resumed = -math.inf  # the last start moved past the current pause
         self._header_rate, self._header_until = math.inf, now
         self._held_at = -math.inf  # when the rate last held a request back: only then is it raised
         self._cut_at = -math.inf
@@ -87,34 +88,36 @@ class Pace:
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Wait with ``sleep`` until this thread may send a request, and count it.
 
-        The start is reserved before sleeping, so threads queue in order and one ``sleep`` call suffices;
-        only a pause that began meanwhile (another thread's ``Retry-After``) makes it wait again.
+        The start is reserved before sleeping, so threads queue in order. A pause that began meanwhile (another
+        thread's ``Retry-After``) and covers the reserved start moves it to after the pause, spaced from the
+        other threads that resume, without losing its place to threads queued behind it.
         """
-        counted = False
-        while True:
-            with self._lock:
-                now = self._clock()
-                interval = 1.0 / min(self._rate, self._header_rate if now < self._header_until else math.inf)
-                by_rate = self._last + interval
-                start = max(by_rate, self._not_before, now)
-                if by_rate > now:
-                    self._held_at = now
-                self._last = start  # reserved: the next thread is spaced from it
-                self._last_start = start
-                if not counted:
-                    self.requests += 1
-                    counted = True
-                pause = self._not_before
-            if start <= now:
-                return
+        with self._lock:
+            now = self._clock()
+            by_rate = self._last + self._interval(now)
+            start = max(by_rate, self._not_before, now)
+            if by_rate > now:
+                self._held_at = now
+            self._last = start  # reserved: the next thread is spaced from it
+            self.requests += 1
+        while start > now:
             sleep(start - now)
             with self._lock:
-                if self._not_before <= pause:  # no new pause began meanwhile: this one is served
-                    # (a no-op with a real sleep; with a test's instant one the pause is not waited twice)
-                    self._not_before = min(self._not_before, self._clock())
-                    if self._last == start:  # nobody queued behind: the next start is spaced from now
-                        self._last = min(start, self._clock())
-                    return
+                now = self._clock()
+                if self._not_before <= start or self._not_before <= now:
+                    # No pause covers the start. (With a real sleep the start has come; with a test's instant
+                    # one it is taken as come, and a start nobody queued behind is not kept in the future.)
+                    if self._last == start:
+                        self._last = min(start, now)
+                    break
+                start = max(self._not_before, self._resumed + self._interval(now))
+                self._resumed = start
+                self._last = max(self._last, start)
+        with self._lock:
+            self._last_start = max(self._last_start, min(start, self._clock()))
+
+    def _interval(self, now: float) -> float:
+        return 1.0 / min(self._rate, self._header_rate if now < self._header_until else math.inf)
 
     def answered(self, status: int, headers: Mapping[str, str]) -> None:
         """Learn from an answer: raise the rate on success, cut it on 429/503, honour the rate-limit headers."""
@@ -126,7 +129,7 @@ class Pace:
                 self.throttled += status == 429
                 pause = retry_after(headers)
                 if pause is not None:
-                    self._not_before = max(self._not_before, now + min(pause, RETRY_AFTER_CAP))
+                    self._pause_until(now + min(pause, RETRY_AFTER_CAP))
                 if now - self._cut_at >= CUT_GUARD:  # one cut per burst of refusals, as TCP cuts once per window
                     self._cut_at = now
                     self._rate = self._bounded(self._rate * DECREASE)
@@ -183,6 +186,12 @@ class Pace:
             spell = self._last_start - self._began
             return round(self.requests / spell, 2) if self.requests > 1 and spell > 0 else None
 
+    def _pause_until(self, until: float) -> None:
+        """Hold every thread's next start until ``until`` (lock held); those that resume are spaced again."""
+        if until > self._not_before:
+            self._not_before = until
+            self._resumed = -math.inf
+
     def _bounded(self, rate: float) -> float:
         return min(max(MIN_RATE, rate), self.ceiling or MAX_RATE)  # the admin's ceiling wins, even below the floor
 
@@ -194,7 +203,7 @@ class Pace:
             return
         left = int(remaining)
         if left == 0:
-            self._not_before = max(self._not_before, now + min(reset, RETRY_AFTER_CAP))
+            self._pause_until(now + min(reset, RETRY_AFTER_CAP))
         elif reset > 0:
             self._header_rate, self._header_until = left / reset, now + reset
 

@@ -243,3 +243,35 @@ def test_a_request_unlucky_among_successes_backs_off_as_the_providers_recent_ans
     for attempt in range(1, 8):  # nothing succeeds: the backoff grows as before
         assert pace.before_retry(attempt, clock.sleep)
     assert max(clock.slept[slept:]) > 4
+
+
+class _Asleep(Exception):
+    """Stands for a thread that has reserved its start and is sleeping until then."""
+
+
+def _reserve_and_sleep(pace: Pace) -> None:
+    def asleep(seconds: float) -> None:
+        raise _Asleep
+
+    with pytest.raises(_Asleep):
+        pace.wait(asleep)
+
+
+def test_a_pause_that_begins_while_a_thread_waits_moves_its_start_past_the_pause_not_behind_the_queue():
+    clock = Clock(now=0.0)
+    pace = paced(clock, start=1)  # one request a second
+    pace.wait(clock.sleep)  # t = 0
+    refused = []
+
+    def sleep_meanwhile_refused(seconds: float) -> None:
+        if not refused:  # half a second in, two more threads queue (t = 2, 3), then one is told to retry after 2 s
+            clock.sleep(0.5)
+            _reserve_and_sleep(pace)
+            _reserve_and_sleep(pace)
+            pace.answered(429, {"Retry-After": "2"})
+            refused.append(clock.now)
+            seconds -= 0.5
+        clock.sleep(seconds)
+
+    pace.wait(sleep_meanwhile_refused)  # reserved for t = 1, inside the pause
+    assert clock.now == pytest.approx(2.5)  # right after the pause, not behind the threads queued for 2 and 3
