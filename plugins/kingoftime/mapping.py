@@ -1,0 +1,463 @@
+"""KING OF TIME JSON → hub records, following /work/shared/kingoftime-api.md ("the contract").
+
+Pure functions, no I/O. Every KING OF TIME name the hub reads or sends lives in the constants below — paths'
+parameters, fields, punch and error codes, the restricted hours — and so does every rule the contract marks
+*assumed*: a customer holding the vendor's reference corrects them here and nowhere else.
+
+A day whose data the mapping cannot read (an unknown half-day type, a malformed time, minutes that are not a
+number) becomes a :class:`~hub.records.RejectedRecord` naming the field and the value: the core reports it and
+syncs the rest.
+
+Over 300 lines: the contract's names and assumed rules are kept in this one module on purpose, so that a
+correction from the vendor's reference is made in one place, beside the functions that apply it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from hub.blackout import BlackoutWindow
+from hub.providers import ProviderError
+from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RejectedRecord, RemoteMember
+
+log = logging.getLogger(__name__)
+
+#: KING OF TIME's own clock: its restricted hours, and a timestamp without an offset (assumed), are read on it.
+KOT_TIMEZONE = ZoneInfo("Asia/Tokyo")
+
+# --- Hosts and paths (known) ---
+PRODUCTION_URL = "https://api.kingtime.jp"
+API_VERSION_PATH = "/v1.0"  # appended to the root the admin gives for a custom URL
+TOKEN_AVAILABLE_PATH = "/tokens/{token}/available"
+EMPLOYEES_PATH = "/employees"
+DAILY_WORKINGS_PATH = "/daily-workings"
+TIMERECORD_PATH = "/daily-workings/timerecord"
+
+# --- Query parameters (known) ---
+DATE_PARAMETER = "date"  # /employees: "as of"
+INCLUDE_RESIGNER = "includeResigner"
+ADDITIONAL_FIELDS = "additionalFields"
+EMPLOYEE_ADDITIONAL_FIELDS = ("hiredDate", "resignationDate")
+START_PARAMETER = "start"
+END_PARAMETER = "end"
+EMPLOYEE_KEYS = "employeeKeys"  # timerecord only; without it every employee's punches come
+#: The longest range one /daily-workings or /daily-workings/timerecord call may ask for (known).
+MAX_RANGE_DAYS = 62
+#: How far back /employees and the daily endpoints answer (known: 3 years; counted here as 3 × 365 days).
+HISTORY_DAYS = 3 * 365
+#: The longest employeeKeys list sent, in characters; a longer one asks for everyone instead (assumed: a URL
+#: of a few kilobytes is what servers and proxies accept).
+EMPLOYEE_KEYS_LIMIT = 3000
+
+# --- Token (GET /tokens/{token}/available, known) ---
+TOKEN_AVAILABLE = "available"
+
+# --- Employee (GET /employees, known) ---
+EMPLOYEE_KEY = "key"  # never changes: the hub's remote id
+EMPLOYEE_CODE = "code"  # editable by the customer: matched against the hub's 社員コード
+EMPLOYEE_LAST_NAME = "lastName"
+EMPLOYEE_FIRST_NAME = "firstName"
+EMPLOYEE_RESIGNATION_DATE = "resignationDate"
+
+# --- A date of /daily-workings and /daily-workings/timerecord (known) ---
+DATE_GROUP_DATE = "date"
+DATE_GROUP_WORKINGS = "dailyWorkings"
+WORKING_DATE = "date"  # the work date (勤務日); never the date of a punch
+WORKING_EMPLOYEE_KEY = "employeeKey"
+
+# --- Daily totals (DailyWorking, known meanings; all minutes) ---
+TOTAL_WORK = "totalWork"  # 労働合計
+BREAK_TIME = "breakTime"  # 休憩, automatic breaks included
+OVERTIME = "overtime"  # 残業
+LATE_NIGHT = "lateNight"  # 深夜
+LATE = "late"  # 遅刻
+EARLY_LEAVE = "earlyLeave"  # 早退
+IS_ERROR = "isError"  # 打刻エラー, e.g. a missing clock-out: the missing 退勤 punch says it already
+
+# --- Leave (DailyWorking.holidaysObtained) ---
+HOLIDAYS = "holidaysObtained"
+FULLTIME_HOLIDAY = "fulltimeHoliday"  # known: 全休
+HALFDAY_HOLIDAYS = "halfdayHolidays"  # known: 半休, a list
+HOUR_HOLIDAYS = "hourHolidays"  # known: 時間休, a list with start and end
+HOLIDAY_NAME = "name"  # known: the customer's own name (有休, 特休 …), kept as leave_name
+HALFDAY_TYPE = "typeName"  # known
+HALFDAY_KINDS = {"AM休": LeaveKind.AM, "PM休": LeaveKind.PM}  # assumed: these two spellings only
+HOUR_START = "start"  # known: a date-time
+HOUR_END = "end"  # known: a date-time
+
+# --- Punches (/daily-workings/timerecord, known) ---
+TIME_RECORD = "timeRecord"
+PUNCH_TIME = "time"
+PUNCH_CODE = "code"  # a string
+CLOCK_IN = "1"  # 出勤: the first one is the clock-in
+CLOCK_OUT = "2"  # 退勤: the last one is the clock-out
+BREAK_START = "3"  # 休憩開始
+BREAK_END = "4"  # 休憩終了
+GOING_OUT = "7"  # 外出: not a break (assumed default: shown as breaks only when the customer says so)
+COMING_BACK = "8"  # 戻り: likewise
+PUNCH_CODES = frozenset({CLOCK_IN, CLOCK_OUT, BREAK_START, BREAK_END, GOING_OUT, COMING_BACK})
+
+# --- Errors ---
+ERRORS = "errors"  # known: {"errors": [{"message": "…", "code": 100}, …]}, code an integer
+ERROR_CODE = "code"
+ERROR_MESSAGE = "message"
+AUTH_FAILED = 100  # known: wrong token, this address not allowed, or no right for the item
+RESTRICTED_HOURS = 104  # known: a call inside the restricted hours
+SERVER_ERROR = 300  # known: maintenance or server trouble; retried
+THROTTLED_CODE = "303"  # known: a flat {"code": "303", "message": "Too Many Requests"}, code a string
+THROTTLED_STATUS = 429  # assumed: the status of a throttled answer (either shape counts)
+
+# --- Restricted hours (known; assumed: [08:30, 10:00) and [17:30, 18:30), the end allowed again) ---
+RESTRICTED_WINDOWS = (
+    BlackoutWindow(time(8, 30), time(10), KOT_TIMEZONE),
+    BlackoutWindow(time(17, 30), time(18, 30), KOT_TIMEZONE),
+)
+
+
+class MappingError(ProviderError):
+    """KING OF TIME sent something the sync cannot go on without (an employee without a key)."""
+
+
+class _Unreadable(Exception):
+    """One day's value the mapping cannot read: ``field`` as KING OF TIME names it, the ``value``, and why (a lazy
+    string the core renders in the admin's language)."""
+
+    def __init__(self, field: str, value: object, reason: str):
+        super().__init__(field)
+        self.field, self.value, self.reason = field, value, reason
+
+
+# --- answers in general -------------------------------------------------------------------------------
+
+
+def throttled(body: object) -> bool:
+    """Whether an answer's body is the flat "Too Many Requests" one, whatever its status."""
+    return isinstance(body, Mapping) and ERRORS not in body and str(body.get(ERROR_CODE)) == THROTTLED_CODE
+
+
+def error_codes(body: object) -> list[int]:
+    """The codes of an error envelope, as integers where they are; empty when it has none."""
+    errors = body.get(ERRORS) if isinstance(body, Mapping) else None
+    if not isinstance(errors, list):
+        return []
+    codes = []
+    for error in errors:
+        code = error.get(ERROR_CODE) if isinstance(error, Mapping) else None
+        try:
+            codes.append(int(code))
+        except (TypeError, ValueError):
+            continue
+    return codes
+
+
+def error_detail(body: object) -> str:
+    """The messages of an error envelope, joined; empty when it has none."""
+    errors = body.get(ERRORS) if isinstance(body, Mapping) else None
+    if not isinstance(errors, list):
+        return ""
+    return "; ".join(
+        str(error.get(ERROR_MESSAGE) or error.get(ERROR_CODE)) for error in errors if isinstance(error, Mapping)
+    )
+
+
+def token_available(body: object) -> bool:
+    """Whether the token endpoint's answer says the token may be used."""
+    return isinstance(body, Mapping) and body.get(TOKEN_AVAILABLE) is True
+
+
+# --- queries ------------------------------------------------------------------------------------------
+
+
+def employees_query(as_of: date) -> dict[str, str]:
+    """/employees as of ``as_of``, retired employees included, with their hire and retirement dates."""
+    return {
+        DATE_PARAMETER: as_of.isoformat(),
+        INCLUDE_RESIGNER: "true",
+        ADDITIONAL_FIELDS: ",".join(EMPLOYEE_ADDITIONAL_FIELDS),
+    }
+
+
+def range_query(start: date, end: date) -> dict[str, str]:
+    return {START_PARAMETER: start.isoformat(), END_PARAMETER: end.isoformat()}
+
+
+def timerecord_query(start: date, end: date, employee_keys: Sequence[str]) -> dict[str, str]:
+    """The punches of ``employee_keys``; of everyone when the list would make too long a URL (then the mapping
+    keeps the asked ones)."""
+    query = range_query(start, end)
+    joined = ",".join(employee_keys)
+    if employee_keys and len(joined) <= EMPLOYEE_KEYS_LIMIT:
+        query[EMPLOYEE_KEYS] = joined
+    return query
+
+
+def date_ranges(start: date, end: date) -> list[tuple[date, date]]:
+    """``start``..``end`` cut into ranges of at most :data:`MAX_RANGE_DAYS` days, both ends inclusive."""
+    ranges = []
+    while start <= end:
+        last = min(start + timedelta(days=MAX_RANGE_DAYS - 1), end)
+        ranges.append((start, last))
+        start = last + timedelta(days=1)
+    return ranges
+
+
+# --- employees ----------------------------------------------------------------------------------------
+
+
+def employee_to_member(employee: Mapping, period_start: date | None = None) -> RemoteMember | None:
+    """A KING OF TIME employee as a hub ``RemoteMember``; None for one who retired before ``period_start``
+    (ignored, not unmatched). Codes are strings; a missing code or name part becomes empty."""
+    key = employee.get(EMPLOYEE_KEY)
+    if key is None or key == "":
+        raise MappingError(
+            _("KING OF TIME sent an employee without a %(field)s; the employees cannot be told apart.", field="key")
+        )
+    retired_on = _resignation(key, employee.get(EMPLOYEE_RESIGNATION_DATE))
+    if retired_on is not None and period_start is not None and retired_on < period_start:
+        return None
+    code = employee.get(EMPLOYEE_CODE)
+    parts = (employee.get(EMPLOYEE_LAST_NAME), employee.get(EMPLOYEE_FIRST_NAME))
+    return RemoteMember(
+        remote_id=str(key),
+        code="" if code is None else str(code),
+        name=" ".join(str(part).strip() for part in parts if part and str(part).strip()),
+        retired_on=retired_on,
+    )
+
+
+def _resignation(key: object, value: object) -> date | None:
+    """The retirement date; one the mapping cannot read is logged and left out (the core does not need it)."""
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        log.warning("KING OF TIME employee %s: %s is not a date: %r (ignored)", key, EMPLOYEE_RESIGNATION_DATE, value)
+        return None
+
+
+# --- attendance ---------------------------------------------------------------------------------------
+
+
+def day_items(answer: object) -> Iterator[Mapping]:
+    """The items of a /daily-workings or timerecord answer (an array of dates, each with its items); an item
+    without its own ``date`` gets its date group's."""
+    for group in answer if isinstance(answer, list) else ():
+        if not isinstance(group, Mapping):
+            continue
+        for item in group.get(DATE_GROUP_WORKINGS) or ():
+            if isinstance(item, Mapping):
+                yield item if WORKING_DATE in item else {**item, WORKING_DATE: group.get(DATE_GROUP_DATE)}
+
+
+def day_records(
+    workings: Iterable[Mapping],
+    timerecords: Iterable[Mapping],
+    wanted: set[str],
+    start: date,
+    end: date,
+    tz: tzinfo,
+) -> list[DayRecord | RejectedRecord]:
+    """The day records of the ``wanted`` employee keys for work dates ``start``..``end``: totals and punches
+    of the same employee and work date joined, in (key, date) order. ``tz`` is the company time zone."""
+    punches: dict[tuple[str, object], Mapping] = {}
+    for item in timerecords:
+        key = str(item.get(WORKING_EMPLOYEE_KEY))
+        if key in wanted:
+            punches[(key, item.get(WORKING_DATE))] = item
+    totals: dict[tuple[str, object], Mapping] = {}
+    for item in workings:
+        key = str(item.get(WORKING_EMPLOYEE_KEY))
+        if key in wanted:
+            totals[(key, item.get(WORKING_DATE))] = item
+    records = []
+    for key, day in sorted(totals.keys() | punches.keys(), key=lambda pair: (pair[0], str(pair[1]))):
+        record = day_record(key, day, totals.get((key, day)), punches.get((key, day)), tz)
+        if record is not None and (record.work_date is None or start <= record.work_date <= end):
+            records.append(record)
+    return records
+
+
+def day_record(
+    employee_key: str, work_date: object, working: Mapping | None, timerecord: Mapping | None, tz: tzinfo
+) -> DayRecord | RejectedRecord | None:
+    """One employee's work date as a ``DayRecord``, a ``RejectedRecord`` naming what it cannot read, or None
+    when KING OF TIME holds nothing worth syncing (no punches, no leave, no work minutes)."""
+    try:
+        day = date.fromisoformat(work_date) if isinstance(work_date, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        return RejectedRecord(employee_key, None, WORKING_DATE, _value_text(work_date), _l("not a date"))
+    try:
+        return _read_day(employee_key, day, working or {}, timerecord, tz)
+    except _Unreadable as unreadable:
+        return RejectedRecord(
+            remote_id=employee_key,
+            work_date=day,
+            field=unreadable.field,
+            value=_value_text(unreadable.value),
+            reason=unreadable.reason,
+        )
+
+
+def _read_day(
+    employee_key: str, work_date: date, working: Mapping, timerecord: Mapping | None, tz: tzinfo
+) -> DayRecord | None:
+    received = (timerecord or {}).get(TIME_RECORD) or []
+    if not isinstance(received, list):
+        raise _Unreadable(TIME_RECORD, received, _l("not a list of punches"))
+    punches = _punches(work_date, received, tz)
+    totals = {field: _minutes(field, working.get(field)) for field in (TOTAL_WORK, BREAK_TIME)}
+    payroll = {field: _minutes(field, working.get(field)) for field in (OVERTIME, LATE_NIGHT, LATE, EARLY_LEAVE)}
+    leave, leave_name, hourly = _leave(work_date, working.get(HOLIDAYS), tz)
+
+    if not (punches or leave is not LeaveKind.NONE or hourly or (totals[TOTAL_WORK] or 0) > 0):
+        return None
+    clock_ins = [minute for code, minute in punches if code == CLOCK_IN]
+    clock_outs = [minute for code, minute in punches if code == CLOCK_OUT]
+    return DayRecord(
+        remote_id=employee_key,
+        work_date=work_date,
+        clock_in=clock_ins[0] if clock_ins else None,
+        clock_out=clock_outs[-1] if clock_outs else None,  # none: a missing clock-out (isError)
+        breaks=_breaks(employee_key, work_date, punches),
+        work_minutes=totals[TOTAL_WORK],
+        break_minutes=totals[BREAK_TIME],
+        leave=leave,
+        leave_name=leave_name,
+        hourly_leaves=hourly,
+        overtime_minutes=payroll[OVERTIME],
+        late_night_minutes=payroll[LATE_NIGHT],
+        late_minutes=payroll[LATE],
+        early_leave_minutes=payroll[EARLY_LEAVE],
+        # As received, not copied: a sync holds tens of thousands of these.
+        raw={"dailyWorking": working or None, TIME_RECORD: received},
+    )
+
+
+def _punches(work_date: date, received: Sequence[object], tz: tzinfo) -> list[tuple[str, int]]:
+    """(code, minutes from the work date's midnight) of each punch, in time order (KING OF TIME does not sort)."""
+    read = []
+    for punch in received:
+        if not isinstance(punch, Mapping):
+            raise _Unreadable(TIME_RECORD, punch, _l("not a punch"))
+        code = punch.get(PUNCH_CODE)
+        if str(code) not in PUNCH_CODES or isinstance(code, bool):
+            raise _Unreadable(f"{TIME_RECORD}.{PUNCH_CODE}", code, _l("an unknown punch code"))
+        instant = _instant(f"{TIME_RECORD}.{PUNCH_TIME}", punch.get(PUNCH_TIME))
+        read.append((instant, str(code)))
+    read.sort(key=lambda pair: pair[0])
+    return [(code, minutes_from(work_date, instant, tz)) for instant, code in read]
+
+
+def _breaks(employee_key: str, work_date: date, punches: Sequence[tuple[str, int]]) -> tuple[Interval, ...]:
+    """Breaks from 休憩開始/休憩終了 pairs in time order; an unpaired one is left out with a warning in the log
+    (外出/戻り are not breaks)."""
+    breaks, started = [], None
+    for code, minute in punches:
+        if code == BREAK_START and started is None:
+            started = minute
+        elif code == BREAK_END and started is not None:
+            breaks.append(Interval(started, minute))
+            started = None
+        elif code in (BREAK_START, BREAK_END):
+            log.warning("KING OF TIME %s %s: an unpaired break punch (code %s) left out", employee_key, work_date, code)
+    if started is not None:
+        log.warning("KING OF TIME %s %s: a break start without an end left out", employee_key, work_date)
+    return tuple(breaks)
+
+
+def minutes_from(work_date: date, instant: datetime, tz: tzinfo) -> int:
+    """Wall-clock minutes of ``instant`` in ``tz`` from the work date's midnight: 02:00 the next morning is 1560
+    (26:00). Seconds are dropped, as KING OF TIME truncates them."""
+    local = instant.astimezone(tz)
+    return (local.toordinal() - work_date.toordinal()) * 1440 + local.hour * 60 + local.minute
+
+
+def _instant(field: str, value: object) -> datetime:
+    """A date-time with or without seconds as an aware datetime; one without an offset is read on KING OF TIME's
+    clock (assumed)."""
+    # fromisoformat also takes a bare date (10 characters at most), which is no punch time.
+    if not isinstance(value, str) or len(value) <= 10:
+        raise _Unreadable(field, value, _l("not a timestamp"))
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Unreadable(field, value, _l("not a timestamp")) from None
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=KOT_TIMEZONE)
+
+
+def _minutes(field: str, value: object) -> int | None:
+    """A duration in whole minutes; None when absent (an absent key means null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Unreadable(field, value, _l("not a number of minutes"))
+    return value
+
+
+def _leave(work_date: date, holidays: object, tz: tzinfo) -> tuple[LeaveKind, str | None, tuple[HourlyLeave, ...]]:
+    """holidaysObtained as (leave kind, its name, hourly leaves in time order).
+
+    A 午前休 and a 午後休 on one day make a full day off (assumed), named by both names when they differ.
+    """
+    if holidays is None:
+        return LeaveKind.NONE, None, ()
+    if not isinstance(holidays, Mapping):
+        raise _Unreadable(HOLIDAYS, holidays, _l("not an object"))
+    kind, name = LeaveKind.NONE, None
+    full = holidays.get(FULLTIME_HOLIDAY)
+    if full is not None:
+        if not isinstance(full, Mapping):
+            raise _Unreadable(f"{HOLIDAYS}.{FULLTIME_HOLIDAY}", full, _l("not an object"))
+        kind, name = LeaveKind.FULL, _name(full)
+    halves = _list(f"{HOLIDAYS}.{HALFDAY_HOLIDAYS}", holidays.get(HALFDAY_HOLIDAYS))
+    if halves and kind is LeaveKind.NONE:
+        kinds, names = set(), []
+        for half in halves:
+            type_name = half.get(HALFDAY_TYPE)
+            if type_name not in HALFDAY_KINDS:
+                raise _Unreadable(
+                    f"{HOLIDAYS}.{HALFDAY_HOLIDAYS}.{HALFDAY_TYPE}", type_name, _l("an unknown leave type")
+                )
+            kinds.add(HALFDAY_KINDS[type_name])
+            if _name(half) and _name(half) not in names:
+                names.append(_name(half))
+        kind = LeaveKind.FULL if len(kinds) > 1 else kinds.pop()
+        name = "・".join(names) or None
+    hourly = []
+    for leave in _list(f"{HOLIDAYS}.{HOUR_HOLIDAYS}", holidays.get(HOUR_HOLIDAYS)):
+        field = f"{HOLIDAYS}.{HOUR_HOLIDAYS}"
+        begins = minutes_from(work_date, _instant(f"{field}.{HOUR_START}", leave.get(HOUR_START)), tz)
+        ends = minutes_from(work_date, _instant(f"{field}.{HOUR_END}", leave.get(HOUR_END)), tz)
+        if ends <= begins:
+            raise _Unreadable(field, leave, _l("the hourly leave ends before it starts"))
+        hourly.append(HourlyLeave(begins, ends, _name(leave)))
+    return kind, name, tuple(sorted(hourly, key=lambda leave: (leave.start, leave.end)))
+
+
+def _list(field: str, value: object) -> list[Mapping]:
+    """A list of objects; an absent one is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise _Unreadable(field, value, _l("not a list of objects"))
+    return value
+
+
+def _name(holiday: Mapping) -> str | None:
+    name = holiday.get(HOLIDAY_NAME)
+    return str(name) if name not in (None, "") else None
+
+
+def _value_text(value: object) -> str:
+    """The offending value as JSON text, as KING OF TIME sent it."""
+    return json.dumps(value, ensure_ascii=False, default=str)
