@@ -134,10 +134,10 @@ class KingOfTimeClient:
                 continue
             self.pace.answered(response.status_code, response.headers)
             if response.status_code in RETRY_STATUSES:
-                self._wait_to_retry(response, _status_error(response, body, shown), attempt)
+                self._wait_to_retry(response, _status_error(response, body, shown, self.options.access_token), attempt)
                 continue
             if response.status_code >= 300:  # a redirect too: it is not followed
-                raise _status_error(response, body, shown)
+                raise _status_error(response, body, shown, self.options.access_token)
             if body is None:
                 raise ProviderError(_("KING OF TIME answered %(path)s with something that is not JSON.", path=shown))
             return body
@@ -192,8 +192,8 @@ def _array(body: Any, path: str) -> list[dict]:
     return body
 
 
-def _status_error(response: requests.Response, body: Any, path: str) -> ProviderError:
-    """The typed error of a refused call, with the message an admin reads."""
+def _status_error(response: requests.Response, body: Any, path: str, secret: str) -> ProviderError:
+    """The typed error of a refused call, with the message an admin reads (a quoted answer without ``secret``)."""
     status, codes = response.status_code, mapping.error_codes(body)
     if mapping.RESTRICTED_HOURS in codes:
         return RestrictedHours(
@@ -205,13 +205,14 @@ def _status_error(response: requests.Response, body: Any, path: str) -> Provider
     if mapping.AUTH_FAILED in codes or status == 401:
         return ProviderAuthError(
             _(
-                "KING OF TIME refused the access token for %(path)s (code 100). Check that the token was copied "
-                "whole and is still valid, that this server's IP address is on the token's allowed addresses, and "
-                "that the token has the Read right for this data.",
+                "KING OF TIME refused the token for %(path)s (code 100): a wrong token, this server's IP address "
+                "not on the token's allowed addresses, or no Read right for this data.",
                 path=path,
             )
         )
     detail = mapping.error_detail(body)
+    if secret:
+        detail = detail.replace(secret, "<token>")
     if mapping.SERVER_ERROR in codes:
         return ProviderError(
             _("KING OF TIME had a server error (code 300) for %(path)s; it may be under maintenance.", path=path)
