@@ -120,7 +120,7 @@ class KingOfTimeProvider(Provider):
             _(
                 "The access token is valid. KING OF TIME accepts no other API calls until %(time)s (JST), so the "
                 "token's rights and allowed addresses will be checked by the first sync after then.",
-                time=f"{until:%H:%M}",
+                time=until.strftime("%H:%M"),
             ),
         )
 
