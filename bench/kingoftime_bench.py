@@ -1,0 +1,321 @@
+"""Benchmark of a KING OF TIME sync against the simulator on loopback (issue 12).
+
+A benchmark, not a test: it measures and prints, in one run,
+
+1. the requests of a full sync of N employees × D days through the hub (``run_sync``, as ``hub sync`` runs it)
+   against the contract's floor: 3 (employees, daily-workings, timerecord) for any head count, plus token checks;
+2. the sizes of the three answers;
+3. hub-side throughput (mapping + validation + write) in day records per second on SQLite, against the
+   20,000 rec/s target (issue 11): the provider's mapping over the decoded answers, then the engine's
+   ``write_records`` and the commit on a fresh database, medians of ``--runs``; no network inside the timing.
+
+The hub's blackout clock is fixed at 12:00 JST so the bench runs at any hour (KING OF TIME's restricted
+hours are not what it measures); the simulator's clock reads 12:00 JST too. Run from the repository root::
+
+    .venv/bin/python bench/kingoftime_bench.py            # 1,000 employees × 40 days
+    .venv/bin/python bench/kingoftime_bench.py --quick    # 200 × 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+from _common import Table, isolate_environment, say, verdict
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from hub import create_app
+from hub.bulk import collector_paused
+from hub.extensions import db
+from hub.integrations.service import provider_named, provider_settings, save_integration
+from hub.models import Integration, Member, Trigger
+from hub.records import RejectedRecord
+from hub.sync import blackout
+from hub.sync.engine import run_sync
+from hub.sync.lifecycle import start_run
+from hub.sync.matching import match_members
+from hub.sync.progress import ProgressUpdate
+from hub.sync.write import write_records
+from hub_plugins.kingoftime import mapping
+from hub_plugins.kingoftime.simulator import KingOfTimeSimulator, SimulatorConfig, generate_data
+
+START = date(2026, 11, 2)  # a Monday; the data is deterministic for a given seed, size and period
+TARGET_RECORDS_PER_SECOND = 20_000
+DATA_ENDPOINTS = ("employees", "daily_workings", "timerecord")
+TOKEN_ENDPOINTS = ("token_available", "token_reissue", "token_delete")
+NOON_JST_IN_UTC = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--employees", type=int, help="employees in the simulator (default 1000; --quick 200)")
+    parser.add_argument("--days", type=int, help="days of the synced period, at most 40 (default 40; --quick 10)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated latency per request (0)")
+    parser.add_argument("--runs", type=int, default=3, help="hub-side runs; medians are printed (3)")
+    parser.add_argument("--seed", type=int, default=1, help="simulator seed (1)")
+    parser.add_argument("--quick", action="store_true", help="200 employees × 10 days, one hub-side run")
+    parser.add_argument("--in-process-simulator", action="store_true", help="serve from this process")
+    args = parser.parse_args(argv)
+    args.employees = args.employees or (200 if args.quick else 1000)
+    args.days = args.days or (10 if args.quick else 40)
+    args.runs = 1 if args.quick else args.runs
+    if not 1 <= args.days <= 40:
+        parser.error("--days is 1 to 40, the hub's longest period")
+    return args
+
+
+# --- the simulator, in a child process so that serving does not compete for the hub's GIL ------------
+
+
+def _serve_simulator(config: SimulatorConfig, connection) -> None:
+    """Child process: serve the simulator and answer the parent's stats / reset / stop over a pipe."""
+    with KingOfTimeSimulator(config) as simulator:
+        connection.send((simulator.url, simulator.access_token, len(simulator.data.daily_workings)))
+        while True:
+            try:
+                command = connection.recv()
+            except EOFError:  # the parent is gone
+                return
+            if command == "stats":
+                connection.send(dict(simulator.stats))
+            elif command == "reset":
+                simulator.reset_stats()
+                connection.send(True)
+            else:
+                return
+
+
+class SimulatorProcess:
+    """KingOfTimeSimulator in a child process; ``data`` is generated here from the same config (checked)."""
+
+    def __init__(self, config: SimulatorConfig):
+        self.config = config
+        self.data = generate_data(config)
+        context = multiprocessing.get_context("spawn")
+        self._connection, self._child_end = context.Pipe()
+        self._process = context.Process(target=_serve_simulator, args=(config, self._child_end), daemon=True)
+        self.url = self.access_token = ""
+
+    def __enter__(self) -> SimulatorProcess:
+        self._process.start()
+        self._child_end.close()
+        if not self._connection.poll(60):
+            self.__exit__()
+            raise RuntimeError("the simulator process did not start within 60 s")
+        self.url, self.access_token, workings = self._connection.recv()
+        if workings != len(self.data.daily_workings):
+            self.__exit__()
+            raise RuntimeError("the simulator process generated other data than this process")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self._connection.send("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+        self._connection.close()
+
+    @property
+    def stats(self) -> Counter:
+        self._connection.send("stats")
+        return Counter(self._connection.recv())
+
+    def reset_stats(self) -> None:
+        self._connection.send("reset")
+        self._connection.recv()
+
+
+def period(days: int) -> tuple[date, date]:
+    return START, START + timedelta(days=days - 1)
+
+
+# --- the hub ------------------------------------------------------------------------------------------
+
+
+def kingoftime_hub(stack: contextlib.ExitStack, folder: Path, sim) -> object:
+    """A hub on ``folder``/hub.sqlite3: a member per employee (by code) and one KING OF TIME integration on the
+    simulator, unpaced. The app's engine is disposed when ``stack`` closes."""
+    folder.mkdir(parents=True)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench-secret",
+            "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'hub.sqlite3'}",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        db.session.add_all(Member(code=e["code"], name=f"{e['lastName']} {e['firstName']}") for e in sim.data.employees)
+        values = {"access_token": sim.access_token, "environment": "custom", "api_base_url": sim.url}
+        save_integration(provider_named("kingoftime"), "KING OF TIME", values, auto_sync=False)
+        db.session.commit()
+    stack.callback(_dispose, app)
+    return app
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- measurements -------------------------------------------------------------------------------------
+
+
+def timed_sync(app, sim, days: int) -> dict:
+    """run_sync as the CLI runs it; the figures of the run and of the simulator's counters."""
+    sim.reset_stats()
+    marks: dict[str, float] = {}
+
+    def on_progress(update: ProgressUpdate) -> None:
+        marks[update.stage] = time.perf_counter()
+
+    first, last = period(days)
+    with app.app_context():
+        integration = db.session.scalar(select(Integration))
+        began = time.perf_counter()
+        run = run_sync(integration, first, last, Trigger.CLI, on_progress=on_progress)
+        ended = time.perf_counter()
+        if run.status not in ("succeeded", "partial"):
+            raise SystemExit(f"sync failed: {run.status} {run.error}")
+        stats = sim.stats
+        return {
+            "status": str(run.status),
+            "requests": run.requests,
+            "server": stats["total"],
+            "data": sum(stats[name] for name in DATA_ENDPOINTS),
+            "token": sum(stats[name] for name in TOKEN_ENDPOINTS),
+            "per_endpoint": {name: stats[name] for name in (*TOKEN_ENDPOINTS, *DATA_ENDPOINTS) if stats[name]},
+            "fetched": run.fetched,
+            "created": run.created,
+            "wall": ended - began,
+            "fetch": marks.get("write", ended) - began,
+        }
+
+
+def answers(sim, days: int) -> dict[str, bytes]:
+    """The raw answers a sync reads, as KING OF TIME sends them (fetched outside any timing)."""
+    first, last = period(days)
+    headers = {"Authorization": f"Bearer {sim.access_token}"}
+    span = {"start": first.isoformat(), "end": last.isoformat()}
+    as_of = {"date": last.isoformat(), "includeResigner": "true", "additionalFields": "hiredDate,resignationDate"}
+    queries = {
+        "employees": ("/employees", as_of),
+        "daily_workings": ("/daily-workings", span),
+        "timerecord": ("/daily-workings/timerecord", span),
+    }
+    found = {}
+    for name, (path, params) in queries.items():
+        response = requests.get(f"{sim.url}/v1.0{path}", params=params, headers=headers, timeout=120)
+        response.raise_for_status()
+        found[name] = response.content
+    return found
+
+
+def hub_side_once(stack, folder: Path, sim, days: int, raw: dict[str, bytes]) -> tuple[int, float, float, float]:
+    """(records, CPU seconds, wall seconds, CPU seconds of the mapping alone) of mapping + write_records + commit
+    on a fresh database."""
+    app = kingoftime_hub(stack, folder, sim)
+    first, last = period(days)
+    with app.app_context():
+        integration = db.session.scalar(select(Integration))
+        run = start_run(integration, first, last, Trigger.CLI)
+        provider = provider_named("kingoftime")
+        settings = provider_settings(integration)
+        matching = match_members(provider.fetch_members(settings), db.session.scalars(select(Member)))
+        tz = ZoneInfo(settings.timezone)
+        wanted = {str(remote_id) for remote_id in matching.matched}
+        workings, punches = json.loads(raw["daily_workings"]), json.loads(raw["timerecord"])
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        with collector_paused():  # as the engine's fetch phase runs the provider
+            records = mapping.day_records(
+                mapping.day_items(workings), mapping.day_items(punches), wanted, first, last, tz
+            )
+        mapped = time.process_time()
+        write_records(run, integration, matching, records)
+        db.session.commit()
+        cpu, mapped, wall = time.process_time() - cpu, mapped - cpu, time.perf_counter() - wall
+        day_records = [record for record in records if not isinstance(record, RejectedRecord)]
+        assert run.created == len(day_records), (run.created, len(day_records))
+    return len(day_records), cpu, wall, mapped
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.getLogger("hub").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: simulators stopped, files removed
+    blackout.utcnow = lambda: NOON_JST_IN_UTC  # the bench runs at any hour; restricted hours are not measured
+    n, d = args.employees, args.days
+    say(
+        f"KING OF TIME sync benchmark: {n} employees × {d} days, latency {args.latency_ms:g} ms, "
+        f"{args.runs} hub-side runs; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; simulator "
+        + ("in this process" if args.in_process_simulator else "in a child process")
+    )
+    table = Table()
+    first, last = period(d)
+    config = SimulatorConfig(employees=n, start=first, end=last, seed=args.seed, latency_ms=args.latency_ms)
+    with tempfile.TemporaryDirectory(prefix="kintai-kot-bench-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        isolate_environment(workdir)
+        sim = stack.enter_context(
+            KingOfTimeSimulator(config) if args.in_process_simulator else SimulatorProcess(config)
+        )
+
+        app = kingoftime_hub(stack, workdir / "sync", sim)
+        sync = timed_sync(app, sim, d)
+        say(f"sync: {sync['status']}, {sync['fetched']} fetched, {sync['created']} created, {sync['wall']:.2f} s")
+        say(f"      requests by endpoint: {sync['per_endpoint']}")
+        table.add(
+            "data requests (employees, daily-workings, timerecord)",
+            str(sync["data"]),
+            "3",
+            f"{sync['data'] / 3:.2f}",
+            verdict(sync["data"] <= 3),
+        )
+        table.add("token checks", str(sync["token"]))
+        table.add("requests counted by the run / by the server", f"{sync['requests']} / {sync['server']}")
+        table.add("sync wall time (fetch / total)", f"{sync['fetch']:.2f} s / {sync['wall']:.2f} s")
+
+        raw = answers(sim, d)
+        for name, body in raw.items():
+            table.add(f"answer size: {name}", f"{len(body) / 1e6:.2f} MB")
+
+        runs = [hub_side_once(stack, workdir / f"hub-side-{i}", sim, d, raw) for i in range(args.runs)]
+        records = runs[0][0]
+        cpu = records / statistics.median(r[1] for r in runs)
+        wall = records / statistics.median(r[2] for r in runs)
+        target = TARGET_RECORDS_PER_SECOND
+        table.add(f"hub side ({records} records), CPU", f"{cpu:,.0f} rec/s", f"{target:,}", f"{cpu / target:.2f}",
+                  verdict(cpu >= target))  # fmt: skip
+        table.add(
+            "hub side, wall", f"{wall:,.0f} rec/s", f"{target:,}", f"{wall / target:.2f}", verdict(wall >= target)
+        )
+        mapping_share = statistics.median(r[3] for r in runs) / statistics.median(r[1] for r in runs)
+        table.add("  share of the CPU time in the provider's mapping", f"{mapping_share:.0%}")
+    say("")
+    say(table.render())
+    say("\nunpaced (no requests_per_second); temporary files removed, simulator stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
