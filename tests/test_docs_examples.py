@@ -221,6 +221,12 @@ def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
 # --- providers.md: the KING OF TIME walk-through -----------------------------------------------------
 
 
+def app_with_example(tmp_path: Path, plugin: object):
+    """A hub with the doc's example plugin registered inline. The built-in KING OF TIME plugin offers a provider of
+    the same name, so its entry point is blocked, as docs/plugins.md ("Testing your plugin") says to do."""
+    return make_app(tmp_path, plugins=[plugin], HUB_BLOCKED_PLUGINS=["kingoftime"])
+
+
 def entry_points(root: Path) -> dict[str, str]:
     """The ``kintai_hub`` entry points of the example's pyproject.toml: plugin name → module."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -269,7 +275,7 @@ def test_walkthrough_entry_point_module_offers_the_provider(examples, tmp_path):
     root = examples.importable(PROVIDERS_MD)
     assert entry_points(root) == {"kingoftime": "hub_kingoftime"}
     module = importlib.import_module(entry_points(root)["kingoftime"])
-    app = make_app(tmp_path, plugins=[module])
+    app = app_with_example(tmp_path, module)
     with app.app_context():
         provider = providers()["kingoftime"]
     assert type(provider).__module__ == "hub_kingoftime.provider" and provider.label == "KING OF TIME"
@@ -345,7 +351,7 @@ def logged_in_client(app):
 
 
 def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path):
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, kingoftime_plugin)
     response = app.test_client().get("/kingoftime/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     with app.app_context():
@@ -360,7 +366,7 @@ def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path)
 
 
 def test_minimal_provider_example(kingoftime_plugin, tmp_path):
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, kingoftime_plugin)
     with app.app_context():
         provider = providers()["kingoftime"]
     settings = ProviderSettings(key="1", values={"access_token": "t0ken"})
@@ -381,7 +387,7 @@ def test_minimal_provider_example(kingoftime_plugin, tmp_path):
 
 
 def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_path):
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, kingoftime_plugin)
     with app.app_context():
         db.session.add(Member(code="P1001", name="山田 太郎"))
         db.session.commit()
@@ -398,7 +404,7 @@ def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_
 
 def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
     """The documented `hub export tsv … -o november.tsv` writes the file; the エクスポート page has a TSV tab."""
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, kingoftime_plugin)
     build_november(app)
     command = re.search(r"`(hub export tsv [^`]+)`", PLUGINS_MD.read_text(encoding="utf-8"))[1]
     monkeypatch.chdir(tmp_path)
@@ -423,7 +429,7 @@ def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
 def test_sync_finished_example_posts_to_the_webhook(kingoftime_plugin, tmp_path, monkeypatch, caplog):
     """Called as "Testing your plugin" says: `app.extensions["hub"].hook.hub_sync_finished(run=run)`."""
     url = "https://chat.example.com/hooks/kot"
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, kingoftime_plugin)
     with app.app_context(), requests_mock.Mocker() as mocker:
         mocker.post(url, [{"status_code": 204}, {"status_code": 500}])
         run = SyncRun(
