@@ -273,3 +273,35 @@ def test_adding_from_an_address_not_allowed_names_it(tmp_path, sim):
 def test_the_simulator_command_is_offered(tmp_path):
     result = make_app(tmp_path).test_cli_runner().invoke(args=["kingoftime", "simulator", "--help"])
     assert result.exit_code == 0 and "--employees" in result.output
+
+
+def test_connect_in_the_browser_form_in_japanese(tmp_path, sim):
+    from tests.conftest import create_test_admin
+
+    app = hub(tmp_path)
+    create_test_admin(app)
+    web = app.test_client()
+    web.post("/login", data={"email": "admin@example.com", "password": "correct horse battery"})
+    form = web.get("/admin/integrations/new/kingoftime?lang=ja").get_data(as_text=True)
+    for label in (
+        "連携名",
+        "アクセストークン",
+        "環境",
+        "本番",
+        "カスタムURL",
+        "1秒あたりの最大リクエスト数",
+        "自動同期",
+    ):
+        assert label in form, label
+    data = {
+        "name": "テスト",
+        "access_token": sim.access_token,
+        "environment": "custom",
+        "api_base_url": sim.url,
+        "requests_per_second": "",
+    }
+    missing_url = web.post("/admin/integrations/new/kingoftime?lang=ja", data=dict(data, api_base_url=""))
+    assert "カスタムURLの場合はAPIベースURLを入力してください。" in missing_url.get_data(as_text=True)
+    page = web.post("/admin/integrations/new/kingoftime?lang=ja", data=data, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "KING OF TIME設定(テスト)と連携しました。" in text and sim.access_token not in text
