@@ -231,8 +231,10 @@ def test_a_month_of_30_employees_has_every_kind_of_day():
         return [key for key, found in data.day_kinds.items() if found is kind]
 
     for key in days(DayKind.MISSING_CLOCK_OUT):
-        assert data.daily_workings[key]["isError"] is True and data.daily_workings[key]["totalWork"] == 0
+        assert data.daily_workings[key]["isError"] is True
         assert "2" not in {punch["code"] for punch in data.time_records[key]}
+    missing_work = Counter(data.daily_workings[key]["totalWork"] > 0 for key in days(DayKind.MISSING_CLOCK_OUT))
+    assert missing_work[False] > missing_work[True] > 0  # mostly 0, sometimes what KING OF TIME counted
     for key in days(DayKind.FULL_LEAVE):
         assert key not in data.time_records
         assert data.daily_workings[key]["holidaysObtained"]["fulltimeHoliday"]["name"] in ("有休", "特休", "代休")

@@ -94,7 +94,7 @@ class DayKind(StrEnum):
     DAY_OFF = "day_off"  # Saturday: an all-zero record (法定外休日)
     ORDINARY = "ordinary"  # about 09:00–18:30, lunch 3/4, sometimes a second break or an outing 7/8
     NIGHT_SHIFT = "night_shift"  # 22:00 → 06:00 the next calendar day, kept on the work date
-    MISSING_CLOCK_OUT = "missing_clock_out"  # no code 2, isError, totalWork 0
+    MISSING_CLOCK_OUT = "missing_clock_out"  # no code 2, isError, totalWork mostly 0
     FULL_LEAVE = "full_leave"  # fulltimeHoliday, no punches
     AM_LEAVE = "am_leave"  # halfdayHolidays AM休, 14:00–18:00
     PM_LEAVE = "pm_leave"  # halfdayHolidays PM休, 09:00–13:00
@@ -214,7 +214,9 @@ def _plan_day(rng: random.Random, kind: DayKind) -> tuple[list[tuple[int, str]],
         punches = [(rng.randint(8 * 60 + 45, 9 * 60 + 30), "1")]
         if rng.random() < 0.5:
             punches += [(12 * 60, "3"), (13 * 60, "4")]
-        return punches, holidays, {"isError": True, "breakTime": 60 if len(punches) > 1 else 0, "totalWork": 0}
+        # KING OF TIME's totals on such a day are as it computed them: mostly 0, sometimes up to the last punch.
+        counted = max(m for m, _ in punches) - punches[0][0] if rng.random() < 0.3 and len(punches) > 1 else 0
+        return punches, holidays, {"isError": True, "breakTime": 60 if len(punches) > 1 else 0, "totalWork": counted}
     if kind is DayKind.FULL_LEAVE:
         code, name = rng.choice(_FULL_LEAVE)
         return [], {**holidays, "fulltimeHoliday": {"code": code, "name": name}}, {}
