@@ -253,6 +253,11 @@ def test_check_with_a_wrong_token(requests_mock, clock):
     assert "/tokens/{token}/available" in result.message and TOKEN not in result.message
 
 
+def test_check_without_a_token_sends_nothing(requests_mock, clock):
+    result = provider(clock).check(settings(clock, access_token=""))
+    assert result.status is CheckStatus.BAD_CREDENTIALS and requests_mock.call_count == 0
+
+
 def test_check_with_a_token_that_is_not_available(requests_mock, clock):
     requests_mock.get(AVAILABLE, json={"available": False})
     result = provider(clock).check(settings(clock))

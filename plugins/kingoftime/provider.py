@@ -75,6 +75,8 @@ class KingOfTimeProvider(Provider):
 
     def check(self, settings: ProviderSettings) -> CheckResult:
         """The token (allowed at any hour), then one read of /employees outside the restricted hours."""
+        if not settings.get("access_token"):
+            return CheckResult(CheckStatus.BAD_CREDENTIALS, _("Enter the access token issued in KING OF TIME."))
         client = self.client(settings)
         try:
             if not client.token_available():
