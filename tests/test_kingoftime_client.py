@@ -1,5 +1,8 @@
 """The KING OF TIME client and provider against requests-mock: throttling in both shapes, 403 code 100 vs 104,
-500 code 300 retried, the check's messages, the secret kept out, and three requests for a 40-day sync."""
+500 code 300 retried, the check's messages, the secret kept out, and three requests for a 40-day sync.
+
+Over 300 lines: one test per behaviour of the contract's errors and of check(), beside the fake answers they share.
+"""
 
 from __future__ import annotations
 

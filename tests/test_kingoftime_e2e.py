@@ -1,4 +1,7 @@
-"""End to end: the KING OF TIME simulator as a real server on loopback, and the hub's CLI and engine against it."""
+"""End to end: the KING OF TIME simulator as a real server on loopback, and the hub's CLI and engine against it.
+
+Over 300 lines: each journey needs the same hub, integration and stored-day helpers, kept in one module.
+"""
 
 from __future__ import annotations
 
