@@ -130,11 +130,11 @@ class KingOfTimeClient:
             if response.status_code == mapping.THROTTLED_STATUS or mapping.throttled(body):
                 # Either shape of "too many requests" teaches the pace the same (a flat 303 may come as any status).
                 self.pace.answered(mapping.THROTTLED_STATUS, response.headers)
-                self._wait_to_retry(response, _rate_limited(response), attempt)
+                self._wait_to_retry(_rate_limited(response), attempt)
                 continue
             self.pace.answered(response.status_code, response.headers)
             if response.status_code in RETRY_STATUSES:
-                self._wait_to_retry(response, _status_error(response, body, shown, self.options.access_token), attempt)
+                self._wait_to_retry(_status_error(response, body, shown, self.options.access_token), attempt)
                 continue
             if response.status_code >= 300:  # a redirect too: it is not followed
                 raise _status_error(response, body, shown, self.options.access_token)
@@ -145,7 +145,7 @@ class KingOfTimeClient:
     def _pause(self, seconds: float) -> None:
         self._deadline.sleep(seconds, self._sleep)
 
-    def _wait_to_retry(self, response: requests.Response, error: ProviderError, attempt: int) -> None:
+    def _wait_to_retry(self, error: ProviderError, attempt: int) -> None:
         """Wait before retrying: a Retry-After is the pace's shared pause, otherwise a backoff. A rate limit whose
         wait would pass the deadline is reported as the rate limit it is: KING OF TIME did answer, in time."""
         limited = isinstance(error, RateLimited)
