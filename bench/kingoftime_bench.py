@@ -5,15 +5,21 @@ A benchmark, not a test: it measures and prints, in one run,
 1. the requests of a full sync of N employees × D days through the hub (``run_sync``, as ``hub sync`` runs it)
    against the contract's floor: 3 (employees, daily-workings, timerecord) for any head count, plus token checks;
 2. the sizes of the three answers;
-3. hub-side throughput (mapping + validation + write) in day records per second on SQLite, against the
-   20,000 rec/s target (issue 11): the provider's mapping over the decoded answers, then the engine's
-   ``write_records`` and the commit on a fresh database, medians of ``--runs``; no network inside the timing.
+3. the peak memory of the syncing process (its ``ru_maxrss``: the sync runs in a process of its own, started
+   for it, that builds the hub and runs nothing else) against the 150 MB a whole hub process may use;
+4. hub-side throughput (mapping + validation + write) in day records per second on SQLite and, with
+   ``--postgres-url``, PostgreSQL, against the 20,000 rec/s target (issue 11): the provider's mapping over the
+   decoded answers, then the engine's ``write_records`` and the commit on a fresh database, medians of
+   ``--runs``; no network and no JSON decoding inside the timing (as ``bench/hub_side_bench.py`` for Jobcan).
 
 The hub's blackout clock is fixed at 12:00 JST so the bench runs at any hour (KING OF TIME's restricted
 hours are not what it measures); the simulator's clock reads 12:00 JST too. Run from the repository root::
 
     .venv/bin/python bench/kingoftime_bench.py            # 1,000 employees × 40 days
     .venv/bin/python bench/kingoftime_bench.py --quick    # 200 × 10
+    .venv/bin/python bench/kingoftime_bench.py --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench
+
+``--postgres-url`` names an existing database whose tables may be replaced (dropped and created per run).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -56,6 +63,7 @@ from hub_plugins.kingoftime.simulator import KingOfTimeSimulator, SimulatorConfi
 
 START = date(2026, 11, 2)  # a Monday; the data is deterministic for a given seed, size and period
 TARGET_RECORDS_PER_SECOND = 20_000
+TARGET_PEAK_MB = 150  # a whole hub process, syncing 1,000 employees × 40 days
 DATA_ENDPOINTS = ("employees", "daily_workings", "timerecord")
 TOKEN_ENDPOINTS = ("token_available", "token_reissue", "token_delete")
 NOON_JST_IN_UTC = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
@@ -70,6 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (1)")
     parser.add_argument("--quick", action="store_true", help="200 employees × 10 days, one hub-side run")
     parser.add_argument("--in-process-simulator", action="store_true", help="serve from this process")
+    parser.add_argument("--postgres-url", help="a PostgreSQL database to measure the hub side on too (tables replaced)")
     args = parser.parse_args(argv)
     args.employees = args.employees or (200 if args.quick else 1000)
     args.days = args.days or (10 if args.quick else 40)
@@ -149,19 +158,22 @@ def period(days: int) -> tuple[date, date]:
 # --- the hub ------------------------------------------------------------------------------------------
 
 
-def kingoftime_hub(stack: contextlib.ExitStack, folder: Path, sim) -> object:
-    """A hub on ``folder``/hub.sqlite3: a member per employee (by code) and one KING OF TIME integration on the
-    simulator, unpaced. The app's engine is disposed when ``stack`` closes."""
+def kingoftime_hub(stack: contextlib.ExitStack, folder: Path, sim, database_url: str | None = None) -> object:
+    """A hub on ``folder``/hub.sqlite3 (or on ``database_url``, its tables dropped and created again): a member
+    per employee (by code) and one KING OF TIME integration on the simulator, unpaced. The app's engine is
+    disposed when ``stack`` closes."""
     folder.mkdir(parents=True)
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "bench-secret",
             "HUB_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'hub.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{folder / 'hub.sqlite3'}",
         }
     )
     with app.app_context():
+        if database_url:
+            db.drop_all()
         db.create_all()
         db.session.add_all(Member(code=e["code"], name=f"{e['lastName']} {e['firstName']}") for e in sim.data.employees)
         values = {"access_token": sim.access_token, "environment": "custom", "api_base_url": sim.url}
@@ -180,9 +192,8 @@ def _dispose(app) -> None:
 # --- measurements -------------------------------------------------------------------------------------
 
 
-def timed_sync(app, sim, days: int) -> dict:
-    """run_sync as the CLI runs it; the figures of the run and of the simulator's counters."""
-    sim.reset_stats()
+def timed_sync(app, days: int) -> dict:
+    """run_sync as the CLI runs it: the run's figures, with the process's resident memory before and at its peak."""
     marks: dict[str, float] = {}
 
     def on_progress(update: ProgressUpdate) -> None:
@@ -191,24 +202,68 @@ def timed_sync(app, sim, days: int) -> dict:
     first, last = period(days)
     with app.app_context():
         integration = db.session.scalar(select(Integration))
+        before = _resident_mb()
         began = time.perf_counter()
         run = run_sync(integration, first, last, Trigger.CLI, on_progress=on_progress)
         ended = time.perf_counter()
-        if run.status not in ("succeeded", "partial"):
-            raise SystemExit(f"sync failed: {run.status} {run.error}")
-        stats = sim.stats
         return {
             "status": str(run.status),
+            "error": run.error,
             "requests": run.requests,
-            "server": stats["total"],
-            "data": sum(stats[name] for name in DATA_ENDPOINTS),
-            "token": sum(stats[name] for name in TOKEN_ENDPOINTS),
-            "per_endpoint": {name: stats[name] for name in (*TOKEN_ENDPOINTS, *DATA_ENDPOINTS) if stats[name]},
             "fetched": run.fetched,
             "created": run.created,
             "wall": ended - began,
             "fetch": marks.get("write", ended) - began,
+            "rss_before": before,
+            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
         }
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _sync_child(workdir: str, url: str, token: str, employees: list[dict], days: int, connection) -> None:
+    """Child process: a hub of its own, one sync, its figures sent back (the parent holds the simulator's data,
+    which would hide the sync's own memory)."""
+    logging.getLogger("hub").setLevel(logging.WARNING)
+    isolate_environment(Path(workdir))
+    blackout.utcnow = lambda: NOON_JST_IN_UTC
+    sim = argparse.Namespace(url=url, access_token=token, data=argparse.Namespace(employees=employees))
+    with contextlib.ExitStack() as stack:
+        app = kingoftime_hub(stack, Path(workdir) / "sync", sim)
+        connection.send(timed_sync(app, days))
+
+
+def sync_in_child(workdir: Path, sim, days: int) -> dict:
+    """One sync in a process started for it; the figures of the run, of its memory, and of the simulator."""
+    sim.reset_stats()
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    names = ("code", "lastName", "firstName")
+    employees = [{name: employee[name] for name in names} for employee in sim.data.employees]
+    child = context.Process(
+        target=_sync_child, args=(str(workdir), sim.url, sim.access_token, employees, days, sending), daemon=True
+    )
+    child.start()
+    sending.close()
+    try:
+        sync = receiving.recv()
+    except EOFError:
+        raise SystemExit("the sync process ended without its figures") from None
+    finally:
+        child.join(60)
+    if sync["status"] not in ("succeeded", "partial"):
+        raise SystemExit(f"sync failed: {sync['status']} {sync['error']}")
+    stats = sim.stats
+    sync.update(
+        server=stats["total"],
+        data=sum(stats[name] for name in DATA_ENDPOINTS),
+        token=sum(stats[name] for name in TOKEN_ENDPOINTS),
+        per_endpoint={name: stats[name] for name in (*TOKEN_ENDPOINTS, *DATA_ENDPOINTS) if stats[name]},
+    )
+    return sync
 
 
 def answers(sim, days: int) -> dict[str, bytes]:
@@ -230,10 +285,12 @@ def answers(sim, days: int) -> dict[str, bytes]:
     return found
 
 
-def hub_side_once(stack, folder: Path, sim, days: int, raw: dict[str, bytes]) -> tuple[int, float, float, float]:
+def hub_side_once(
+    stack, folder: Path, sim, days: int, raw: dict[str, bytes], database_url: str | None = None
+) -> tuple[int, float, float, float]:
     """(records, CPU seconds, wall seconds, CPU seconds of the mapping alone) of mapping + write_records + commit
     on a fresh database."""
-    app = kingoftime_hub(stack, folder, sim)
+    app = kingoftime_hub(stack, folder, sim, database_url)
     first, last = period(days)
     with app.app_context():
         integration = db.session.scalar(select(Integration))
@@ -256,6 +313,7 @@ def hub_side_once(stack, folder: Path, sim, days: int, raw: dict[str, bytes]) ->
         cpu, mapped, wall = time.process_time() - cpu, mapped - cpu, time.perf_counter() - wall
         day_records = [record for record in records if not isinstance(record, RejectedRecord)]
         assert run.created == len(day_records), (run.created, len(day_records))
+        db.session.remove()  # ends the transaction reading the run, which would block DROP TABLE on PostgreSQL
     return len(day_records), cpu, wall, mapped
 
 
@@ -280,8 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             KingOfTimeSimulator(config) if args.in_process_simulator else SimulatorProcess(config)
         )
 
-        app = kingoftime_hub(stack, workdir / "sync", sim)
-        sync = timed_sync(app, sim, d)
+        sync = sync_in_child(workdir / "child", sim, d)
         say(f"sync: {sync['status']}, {sync['fetched']} fetched, {sync['created']} created, {sync['wall']:.2f} s")
         say(f"      requests by endpoint: {sync['per_endpoint']}")
         table.add(
@@ -294,23 +351,34 @@ def main(argv: list[str] | None = None) -> int:
         table.add("token checks", str(sync["token"]))
         table.add("requests counted by the run / by the server", f"{sync['requests']} / {sync['server']}")
         table.add("sync wall time (fetch / total)", f"{sync['fetch']:.2f} s / {sync['wall']:.2f} s")
+        peak = sync["peak"]
+        table.add(
+            "syncing process: peak memory (ru_maxrss)",
+            f"{peak:.0f} MB",
+            f"{TARGET_PEAK_MB} MB",
+            f"{peak / TARGET_PEAK_MB:.2f}",
+            verdict(peak <= TARGET_PEAK_MB),
+        )
+        table.add("  resident before the sync (hub built) / sync's own", f"{sync['rss_before']:.0f} MB / "
+                  f"{peak - sync['rss_before']:.0f} MB")  # fmt: skip
 
         raw = answers(sim, d)
         for name, body in raw.items():
             table.add(f"answer size: {name}", f"{len(body) / 1e6:.2f} MB")
 
-        runs = [hub_side_once(stack, workdir / f"hub-side-{i}", sim, d, raw) for i in range(args.runs)]
-        records = runs[0][0]
-        cpu = records / statistics.median(r[1] for r in runs)
-        wall = records / statistics.median(r[2] for r in runs)
+        databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres_url)] if args.postgres_url else [])
         target = TARGET_RECORDS_PER_SECOND
-        table.add(f"hub side ({records} records), CPU", f"{cpu:,.0f} rec/s", f"{target:,}", f"{cpu / target:.2f}",
-                  verdict(cpu >= target))  # fmt: skip
-        table.add(
-            "hub side, wall", f"{wall:,.0f} rec/s", f"{target:,}", f"{wall / target:.2f}", verdict(wall >= target)
-        )
-        mapping_share = statistics.median(r[3] for r in runs) / statistics.median(r[1] for r in runs)
-        table.add("  share of the CPU time in the provider's mapping", f"{mapping_share:.0%}")
+        for name, url in databases:
+            runs = [hub_side_once(stack, workdir / f"hub-side-{name}-{i}", sim, d, raw, url) for i in range(args.runs)]
+            records = runs[0][0]
+            cpu = records / statistics.median(r[1] for r in runs)
+            wall = records / statistics.median(r[2] for r in runs)
+            mapped = records / statistics.median(r[3] for r in runs)
+            table.add(f"hub side on {name} ({records} records), CPU", f"{cpu:,.0f} rec/s", f"{target:,}",
+                      f"{cpu / target:.2f}", verdict(cpu >= target))  # fmt: skip
+            table.add(f"hub side on {name}, wall", f"{wall:,.0f} rec/s", f"{target:,}", f"{wall / target:.2f}",
+                      verdict(wall >= target))  # fmt: skip
+            table.add(f"  the provider's mapping alone ({name} run), CPU", f"{mapped:,.0f} rec/s")
     say("")
     say(table.render())
     say("\nunpaced (no requests_per_second); temporary files removed, simulator stopped.")
