@@ -9,7 +9,6 @@ and exercised here: a new marked block is picked up by the generic tests, a new 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import re
 import shlex
@@ -23,13 +22,16 @@ import pytest
 import requests_mock
 from sqlalchemy import func, select
 
+from hub import hookimpl
 from hub.extensions import db
 from hub.models import AttendanceDay, Integration, Member, RunStatus, SyncRun, Trigger
 from hub.plugins import installed_plugins, providers
 from hub.providers import CheckStatus, ProviderSettings
 from hub.records import DayRecord, Interval, RemoteMember
 from hub.sync import blackout
-from hub.testing import ProviderConformance
+from hub.testing import ConformanceHarness, ProviderConformance
+from hub_plugins.kingoftime.provider import KingOfTimeProvider
+from hub_plugins.kingoftime.simulator import DayKind, KingOfTimeSimulator, SimulatorConfig, simulator_command
 from tests.conftest import AuthActions, create_test_admin, make_app
 from tests.docs_examples import (
     DOCS,
@@ -40,12 +42,14 @@ from tests.docs_examples import (
     file_blocks,
     import_path,
     layout,
+    quoted_in,
     run_pytest,
     write_dist_info,
     write_example,
 )
 from tests.export_data import build_november
 
+REPOSITORY = DOCS.parent
 PLUGINS_MD = DOCS / "plugins.md"
 PROVIDERS_MD = DOCS / "providers.md"
 ALL_DOCS = sorted(DOCS.glob("*.md"))
@@ -107,13 +111,14 @@ def test_every_code_block_is_run_or_says_why(doc):
     unmarked = [
         block.where
         for block in blocks(doc)
-        if block.language in MARKED_LANGUAGES and block.kind not in ("file", "output", "not run")
+        if block.language in MARKED_LANGUAGES and block.kind not in ("file", "output", "excerpt", "not run")
     ]
     assert not unmarked, (
-        f"put <!-- file: PATH -->, <!-- output: hub ARGS --> or <!-- not run: REASON --> before: {unmarked}"
+        f"put <!-- file: PATH -->, <!-- excerpt: PATH -->, <!-- output: hub ARGS --> or <!-- not run: REASON --> "
+        f"before: {unmarked}"
     )
     for block in blocks(doc):
-        if block.kind in ("file", "output", "not run"):
+        if block.kind in ("file", "output", "excerpt", "not run"):
             assert block.value, f"{block.where}: <!-- {block.kind}: … --> says nothing after the colon"
         if block.kind == "output":
             assert block.value.startswith("hub "), f"{block.where}: only `hub` commands are compared"
@@ -146,17 +151,36 @@ def test_example_file_is_valid(examples, doc, path):
         pytest.fail(f"{doc.name}: no check for a {suffix} file ({path}): add one here")
 
 
-def test_both_docs_build_one_package():
-    """plugins.md and providers.md describe the same package: name, entry point, module of the provider."""
+EXCERPTS = [block for doc in ALL_DOCS for block in blocks(doc) if block.kind == "excerpt"]
 
-    def project(doc: Path) -> dict:
-        return tomllib.loads(file_blocks(doc)["pyproject.toml"][0].text)["project"]
 
-    assert project(PLUGINS_MD)["name"] == project(PROVIDERS_MD)["name"]
-    assert project(PLUGINS_MD)["entry-points"] == project(PROVIDERS_MD)["entry-points"]
-    for doc in (PLUGINS_MD, PROVIDERS_MD):
-        provider = "".join(block.text for block in file_blocks(doc)["src/hub_kingoftime/provider.py"])
-        assert "\nclass KingOfTimeProvider(Provider):" in provider, doc.name
+@pytest.mark.parametrize("block", EXCERPTS, ids=[f"{block.where}:{block.value}" for block in EXCERPTS])
+def test_excerpt_is_quoted_verbatim(block):
+    """A block marked ``<!-- excerpt: PATH -->`` is whole lines of PATH, unchanged but for its indentation."""
+    source = REPOSITORY / block.value
+    assert source.is_file(), f"{block.where}: no file {block.value} in the repository"
+    assert quoted_in(block.text, source.read_text(encoding="utf-8")), (
+        f"{block.where}: this excerpt is no longer in {block.value}: quote the file as it is now"
+    )
+
+
+def test_providers_md_walks_through_the_real_plugin():
+    """providers.md quotes every module of the KING OF TIME plugin, and builds no example package of its own."""
+    quoted = {block.value for block in blocks(PROVIDERS_MD) if block.kind == "excerpt"}
+    modules = {f"plugins/kingoftime/{name}.py" for name in ("__init__", "forms", "client", "mapping", "provider")}
+    assert modules <= quoted, f"not quoted: {sorted(modules - quoted)}"
+    assert {"pyproject.toml", "tests/test_kingoftime_conformance.py"} <= quoted
+    assert not file_blocks(PROVIDERS_MD) and not layout(PROVIDERS_MD)
+
+
+def test_excerpt_matching():
+    source = "class A:\n    def f(self):\n        x = 1\n\n        return x\n"
+    assert quoted_in("def f(self):\n    x = 1\n\n    return x\n", source)  # dedented, blank line kept
+    assert quoted_in("    x = 1\n", source)
+    assert not quoted_in("def f(self):\n    x = 2\n", source)  # changed
+    assert not quoted_in("def f(self):\n    return x\n", source)  # a line left out
+    assert not quoted_in("x = ", source)  # not whole lines
+    assert not quoted_in("\n", source)
 
 
 def test_blocks_and_their_markers(tmp_path):
@@ -218,7 +242,7 @@ def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
     assert "hub_kingoftime" not in sys.modules
 
 
-# --- providers.md: the KING OF TIME walk-through -----------------------------------------------------
+# --- providers.md: the walk-through of the KING OF TIME plugin ---------------------------------------
 
 
 def app_with_example(tmp_path: Path, plugin: object):
@@ -228,17 +252,9 @@ def app_with_example(tmp_path: Path, plugin: object):
 
 
 def entry_points(root: Path) -> dict[str, str]:
-    """The ``kintai_hub`` entry points of the example's pyproject.toml: plugin name → module."""
+    """The ``kintai_hub`` entry points of a pyproject.toml in ``root``: plugin name → module."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return project["entry-points"]["kintai_hub"]
-
-
-def load_file(path: Path):
-    """A module of the example's tests/ loaded from its file: the hub's own `tests` package has that name."""
-    spec = importlib.util.spec_from_file_location(f"doc_example_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def session(doc: Path, command: str) -> Block:
@@ -259,77 +275,101 @@ def invoke(runner, command: str, files: Path):
     return runner.invoke(args=args[1:], input=stdin)
 
 
-def test_walkthrough_conformance_suite_passes(examples):
-    """The walk-through's own tests, in a new interpreter, as `pytest` in the package folder would run them."""
-    root = examples.write(PROVIDERS_MD)
-    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
-    assert "error" in config["filterwarnings"], "the doc runs its tests with warnings as errors"
-    result = run_pytest(root, "tests")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "configfile: pyproject.toml" in result.stdout  # so its filterwarnings applied
-    contract = [name for name in dir(ProviderConformance) if name.startswith("test_")]
-    assert f" {len(contract)} passed in " in result.stdout, result.stdout  # none skipped: the fake does it all
+def test_walkthrough_conformance_harness_skips_nothing():
+    """The harness providers.md quotes (tests/test_kingoftime_conformance.py, which the suite runs) gives the
+    whole contract: every optional fault is implemented, so no test of ProviderConformance is skipped."""
+    from tests.test_kingoftime_conformance import KingOfTimeHarness, TestKingOfTimeConformance
+
+    assert issubclass(TestKingOfTimeConformance, ProviderConformance)
+    assert issubclass(KingOfTimeHarness, ConformanceHarness) and KingOfTimeHarness.supports_rate_limit
+    for optional in ("settings_missing_scope", "inject_unreadable_day", "inject_rate_limit", "persistent_rate_limit"):
+        assert getattr(KingOfTimeHarness, optional) is not getattr(ConformanceHarness, optional), optional
 
 
-def test_walkthrough_entry_point_module_offers_the_provider(examples, tmp_path):
-    root = examples.importable(PROVIDERS_MD)
-    assert entry_points(root) == {"kingoftime": "hub_kingoftime"}
-    module = importlib.import_module(entry_points(root)["kingoftime"])
-    app = app_with_example(tmp_path, module)
+def test_walkthrough_entry_point_loads_the_plugin(tmp_path):
+    """The entry point providers.md quotes from the hub's pyproject.toml is how the plugin loads, like any
+    installed plugin: nothing registered inline, the provider and both hooks come from hub_plugins.kingoftime."""
+    assert entry_points(REPOSITORY)["kingoftime"] == "hub_plugins.kingoftime"
+    app = make_app(tmp_path)
     with app.app_context():
         provider = providers()["kingoftime"]
-    assert type(provider).__module__ == "hub_kingoftime.provider" and provider.label == "KING OF TIME"
-    (info,) = [info for info in installed_plugins(app.extensions["hub"]) if info.name == module.__name__]
-    assert info.hooks == ["hub_providers"]
+    assert type(provider).__module__ == "hub_plugins.kingoftime.provider" and provider.label == "KING OF TIME"
+    (info,) = [info for info in installed_plugins(app.extensions["hub"]) if info.name == "kingoftime"]
+    assert info.hooks == ["hub_init_app", "hub_providers"]
+
+
+DOCUMENTED_SIMULATOR = "http://127.0.0.1:8760"
+NOON_IN_TOKYO = datetime(2026, 12, 1, 3, tzinfo=UTC)
+
+
+class KingOfTimeAtNoon:
+    """The plugin's own provider on a clock at noon in Tokyo (its entry point blocked), so its check reads the API
+    and prints the documented message whenever the suite runs: inside KING OF TIME's restricted hours it would
+    verify only the token, and say so."""
+
+    @hookimpl
+    def hub_providers(self):
+        return [KingOfTimeProvider(now=lambda: NOON_IN_TOKYO)]
 
 
 @pytest.fixture
-def installed_walkthrough(examples, tmp_path, monkeypatch):
-    """providers.md's package installed, its fake answering at the documented API URL, and a hub with
-    two members whose codes the fake's employees have (P1001, and P1011 who works a night shift)."""
-    root = examples.installed(PROVIDERS_MD)
-    fake = load_file(root / "tests" / "fake_kingoftime.py")
-    base = re.search(r"--set api_base_url=(\S+)", session(PROVIDERS_MD, "hub integrations add").text)[1]
-    monkeypatch.setattr(fake, "BASE", base)  # so the documented commands run exactly as written
-    (tmp_path / "token.txt").write_text(fake.TOKEN + "\n", encoding="utf-8")
-    monkeypatch.setattr(blackout, "utcnow", lambda: datetime(2026, 12, 1, 3, tzinfo=UTC))  # noon in Tokyo: no window
-    app = make_app(tmp_path)
-    with app.app_context():
-        db.session.add_all([Member(code="P1001", name="社員 0"), Member(code="P1011", name="社員 10")])
-        db.session.commit()
-    with requests_mock.Mocker() as mocker:
-        fake.FakeKingOfTime(mocker, 130, date(2026, 11, 1), date(2026, 11, 30))
-        yield app
+def walkthrough(tmp_path, monkeypatch):
+    """providers.md's session against the KING OF TIME simulator: the documented URL is the simulator command's
+    default, for which the test's simulator (on a free port) stands in; its token is in token.txt, and the hub
+    has a member for each of its employees."""
+    (port,) = [param.default for param in simulator_command.params if param.name == "port"]
+    assert f"http://127.0.0.1:{port}" == DOCUMENTED_SIMULATOR
+    monkeypatch.setattr(blackout, "utcnow", lambda: NOON_IN_TOKYO)  # the core's clock too: outside the windows
+    config = SimulatorConfig(employees=5, start=date(2026, 11, 1), end=date(2026, 11, 30), seed=2)
+    with KingOfTimeSimulator(config) as sim:
+        (tmp_path / "token.txt").write_text(sim.access_token + "\n", encoding="utf-8")
+        app = make_app(tmp_path, plugins=[KingOfTimeAtNoon()], HUB_BLOCKED_PLUGINS=["kingoftime"])
+        with app.app_context():
+            db.session.add_all(
+                Member(code=e["code"], name=f"{e['lastName']} {e['firstName']}") for e in sim.data.employees
+            )
+            db.session.commit()
+        yield app, sim
 
 
-def test_walkthrough_cli_session(installed_walkthrough, tmp_path):
-    """`hub integrations add`, `check` and `sync` as the doc shows them, against the fake."""
-    app, runner = installed_walkthrough, installed_walkthrough.test_cli_runner()
+def test_walkthrough_cli_session(walkthrough, tmp_path):
+    """`hub integrations add`, `check` and `sync` as providers.md shows them, against the simulator; the sync
+    stores a night shift on its work date, past midnight."""
+    app, sim = walkthrough
+    runner = app.test_cli_runner()
     for command, shown in console_commands(session(PROVIDERS_MD, "hub integrations add")):
-        result = invoke(runner, command, tmp_path)
+        result = invoke(runner, command.replace(DOCUMENTED_SIMULATOR, sim.url), tmp_path)
         assert result.exit_code == 0, f"{command}\n{result.output}"
         assert result.stdout.splitlines()[: len(shown)] == shown, command
-    weekdays = [date(2026, 11, day) for day in range(1, 31) if date(2026, 11, day).weekday() < 5]
+    key, night = next(pair for pair, kind in sorted(sim.data.day_kinds.items()) if kind is DayKind.NIGHT_SHIFT)
     with app.app_context():
         run = db.session.scalars(select(SyncRun)).one()
-        assert run.status is RunStatus.SUCCEEDED and run.created == 2 * len(weekdays)
-        night = db.session.scalars(
-            select(AttendanceDay).join(Member).where(Member.code == "P1011", AttendanceDay.work_date == weekdays[0])
+        assert run.status is RunStatus.SUCCEEDED and run.created > 0 and run.rejected == 0
+        shift = db.session.scalars(
+            select(AttendanceDay)
+            .join(Member)
+            .where(Member.code == sim.data.employee(key)["code"], AttendanceDay.work_date == night)
         ).one()
-        assert (night.clock_in, night.clock_out) == (22 * 60, 30 * 60)  # 22:00 to 06:00 the next morning
+        assert shift.clock_in >= 20 * 60 and shift.clock_out > 24 * 60
 
 
-def test_walkthrough_add_saves_nothing_when_check_fails(installed_walkthrough, tmp_path):
+def test_walkthrough_add_saves_nothing_when_check_fails(walkthrough, tmp_path):
     """As the doc says: a failed check prints `Not saved:` and the message on stderr and exits 1; an unknown
     `--set` field is refused (exit 2) with the list of the form's fields."""
-    runner = installed_walkthrough.test_cli_runner()
-    add = "hub integrations add kingoftime 本社 --set access_token=wrong"
-    result = invoke(runner, add, tmp_path)
+    app, sim = walkthrough
+    runner = app.test_cli_runner()
+    ((add, _), *_) = console_commands(session(PROVIDERS_MD, "hub integrations add"))
+    wrong = add.replace(DOCUMENTED_SIMULATOR, sim.url).replace("access_token=- < token.txt", "access_token=wrong-1")
+    result = invoke(runner, wrong, tmp_path)
     assert result.exit_code == 1
-    assert result.stderr == "Not saved: KING OF TIME refused the access token. Issue a new one and paste it here.\n"
+    assert result.stderr.startswith("Not saved: KING OF TIME refused the token for /tokens/{token}/available"), (
+        result.stderr
+    )
+    assert "wrong-1" not in result.output
     result = invoke(runner, "hub integrations add kingoftime 本社 --set colour=blue", tmp_path)
-    assert result.exit_code == 2 and "(fields: access_token, api_base_url)" in result.stderr
-    with installed_walkthrough.app_context():
+    assert result.exit_code == 2
+    assert "(fields: access_token, api_base_url, environment, requests_per_second)" in result.stderr, result.stderr
+    with app.app_context():
         assert db.session.scalar(select(func.count(Integration.id))) == 0
 
 
