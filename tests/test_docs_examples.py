@@ -1,9 +1,11 @@
-"""The code of docs/plugins.md and docs/providers.md runs, and what the docs say it prints, the hub prints.
+"""The code of the docs runs, what they quote is the code that runs, and what they say `hub` prints, it prints.
 
-Every code block of the docs is marked (see tests/docs_examples.py for the markers). The blocks of a doc are
-written out as its example package in a temporary folder, installed there the way `pip install -e .` would,
-and exercised here: a new marked block is picked up by the generic tests, a new unmarked one fails
-``test_every_code_block_is_run_or_says_why``.
+Every code block of the docs is marked (see tests/docs_examples.py for the markers). The ``file:`` blocks of a
+doc (docs/plugins.md: a third-party plugin for a made-up system, Acme HR) are written out as its example package
+in a temporary folder, installed there the way `pip install -e .` would, and exercised here. The ``excerpt:``
+blocks (docs/providers.md: the built-in KING OF TIME plugin) must be found verbatim in the files they quote, and
+the walk-through's CLI session runs against the KING OF TIME simulator. A new marked block is picked up by the
+generic tests, a new unmarked one fails ``test_every_code_block_is_run_or_says_why``.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class Examples:
         return root
 
     def forget(self) -> None:
-        # Both docs build a `hub_kingoftime`: the next test must import its own, not this one's.
+        # The next test must import its own copy of the example, not this one's.
         for name, module in list(sys.modules.items()):
             if Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(self.folder.resolve()):
                 del sys.modules[name]
@@ -227,7 +229,7 @@ def test_documented_output_is_what_hub_prints(examples, tmp_path, doc, command, 
 
 
 def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
-    """The documented `HUB_BLOCKED_PLUGINS=kingoftime,hrmos` keeps the installed example out, unimported."""
+    """The documented `HUB_BLOCKED_PLUGINS=acmehr,hrmos` keeps the installed example out, unimported."""
     examples.installed(PLUGINS_MD)
     command = next(
         command
@@ -238,17 +240,16 @@ def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
     )
     monkeypatch.setenv("HUB_BLOCKED_PLUGINS", shlex.split(command)[0].partition("=")[2])
     result = make_app(tmp_path).test_cli_runner().invoke(args=["plugins", "--json"])
-    assert [plugin["name"] for plugin in json.loads(result.stdout)] == ["csv_export", "jobcan"]
-    assert "hub_kingoftime" not in sys.modules
+    assert [plugin["name"] for plugin in json.loads(result.stdout)] == ["csv_export", "jobcan", "kingoftime"]
+    assert "hub_acmehr" not in sys.modules
 
 
 # --- providers.md: the walk-through of the KING OF TIME plugin ---------------------------------------
 
 
 def app_with_example(tmp_path: Path, plugin: object):
-    """A hub with the doc's example plugin registered inline. The built-in KING OF TIME plugin offers a provider of
-    the same name, so its entry point is blocked, as docs/plugins.md ("Testing your plugin") says to do."""
-    return make_app(tmp_path, plugins=[plugin], HUB_BLOCKED_PLUGINS=["kingoftime"])
+    """A hub with plugins.md's example plugin registered inline, beside the built-in plugins."""
+    return make_app(tmp_path, plugins=[plugin])
 
 
 def entry_points(root: Path) -> dict[str, str]:
@@ -377,10 +378,10 @@ def test_walkthrough_add_saves_nothing_when_check_fails(walkthrough, tmp_path):
 
 
 @pytest.fixture
-def kingoftime_plugin(examples):
+def acmehr_plugin(examples):
     """The module plugins.md's entry point names, imported from its example package."""
     root = examples.importable(PLUGINS_MD)
-    return importlib.import_module(entry_points(root)["kingoftime"])
+    return importlib.import_module(entry_points(root)["acmehr"])
 
 
 def logged_in_client(app):
@@ -390,25 +391,25 @@ def logged_in_client(app):
     return client
 
 
-def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path):
-    app = app_with_example(tmp_path, kingoftime_plugin)
-    response = app.test_client().get("/kingoftime/")
+def test_init_app_example_adds_a_page_and_a_command(acmehr_plugin, tmp_path):
+    app = app_with_example(tmp_path, acmehr_plugin)
+    response = app.test_client().get("/acmehr/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     with app.app_context():
-        db.session.add(Integration(provider="kingoftime", name="本社", settings={}))
+        db.session.add(Integration(provider="acmehr", name="本社", settings={}))
         db.session.commit()
-    assert app.test_cli_runner().invoke(args=["kingoftime-count"]).output == "1 KING OF TIME integration(s)\n"
-    page = logged_in_client(app).get("/kingoftime/")
+    assert app.test_cli_runner().invoke(args=["acmehr-count"]).output == "1 Acme HR integration(s)\n"
+    page = logged_in_client(app).get("/acmehr/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
-    assert "<title>KING OF TIME · Kintai Hub</title>" in html  # the template extends the core's base.html
-    assert "<h1>KING OF TIME</h1>\n<ul><li>本社</li></ul>" in html
+    assert "<title>Acme HR · Kintai Hub</title>" in html  # the template extends the core's base.html
+    assert "<h1>Acme HR</h1>\n<ul><li>本社</li></ul>" in html
 
 
-def test_minimal_provider_example(kingoftime_plugin, tmp_path):
-    app = app_with_example(tmp_path, kingoftime_plugin)
+def test_minimal_provider_example(acmehr_plugin, tmp_path):
+    app = app_with_example(tmp_path, acmehr_plugin)
     with app.app_context():
-        provider = providers()["kingoftime"]
+        provider = providers()["acmehr"]
     settings = ProviderSettings(key="1", values={"access_token": "t0ken"})
     assert provider.check(settings).status is CheckStatus.OK
     refused = provider.check(ProviderSettings(key="1", values={}))
@@ -426,15 +427,15 @@ def test_minimal_provider_example(kingoftime_plugin, tmp_path):
     assert calls == [{"stage": "attendance", "done": 1, "total": 1, "requests": 1}]
 
 
-def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_path):
-    app = app_with_example(tmp_path, kingoftime_plugin)
+def test_minimal_provider_example_syncs_through_the_core(acmehr_plugin, tmp_path):
+    app = app_with_example(tmp_path, acmehr_plugin)
     with app.app_context():
         db.session.add(Member(code="P1001", name="山田 太郎"))
         db.session.commit()
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["integrations", "add", "kingoftime", "本社"])
+    result = runner.invoke(args=["integrations", "add", "acmehr", "本社"])
     assert result.exit_code == 1 and result.stderr == "Not saved: アクセストークンを入力してください。\n"
-    result = runner.invoke(args=["integrations", "add", "kingoftime", "本社", "--set", "access_token=t0ken"])
+    result = runner.invoke(args=["integrations", "add", "acmehr", "本社", "--set", "access_token=t0ken"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["sync", "本社", "--from", "2026-11-02", "--to", "2026-11-06"])
     assert result.exit_code == 0, result.output
@@ -442,9 +443,9 @@ def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_
         assert db.session.scalar(select(func.count(AttendanceDay.id))) == 5
 
 
-def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
+def test_tsv_exporter_example(acmehr_plugin, tmp_path, monkeypatch):
     """The documented `hub export tsv … -o november.tsv` writes the file; the エクスポート page has a TSV tab."""
-    app = app_with_example(tmp_path, kingoftime_plugin)
+    app = app_with_example(tmp_path, acmehr_plugin)
     build_november(app)
     command = re.search(r"`(hub export tsv [^`]+)`", PLUGINS_MD.read_text(encoding="utf-8"))[1]
     monkeypatch.chdir(tmp_path)
@@ -466,10 +467,10 @@ def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
     assert "TSV (タブ区切り)" in page.get_data(as_text=True)
 
 
-def test_sync_finished_example_posts_to_the_webhook(kingoftime_plugin, tmp_path, monkeypatch, caplog):
+def test_sync_finished_example_posts_to_the_webhook(acmehr_plugin, tmp_path, monkeypatch, caplog):
     """Called as "Testing your plugin" says: `app.extensions["hub"].hook.hub_sync_finished(run=run)`."""
     url = "https://chat.example.com/hooks/kot"
-    app = app_with_example(tmp_path, kingoftime_plugin)
+    app = app_with_example(tmp_path, acmehr_plugin)
     with app.app_context(), requests_mock.Mocker() as mocker:
         mocker.post(url, [{"status_code": 204}, {"status_code": 500}])
         run = SyncRun(
@@ -487,8 +488,8 @@ def test_sync_finished_example_posts_to_the_webhook(kingoftime_plugin, tmp_path,
         db.session.commit()
         hook = app.extensions["hub"].hook.hub_sync_finished
         hook(run=run)
-        assert mocker.call_count == 0  # no KOT_CHAT_WEBHOOK_URL: nothing is sent
-        monkeypatch.setenv("KOT_CHAT_WEBHOOK_URL", url)
+        assert mocker.call_count == 0  # no ACME_CHAT_WEBHOOK_URL: nothing is sent
+        monkeypatch.setenv("ACME_CHAT_WEBHOOK_URL", url)
         hook(run=run)
         (sent,) = mocker.request_history
         assert sent.json() == {
