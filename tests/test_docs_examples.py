@@ -427,9 +427,14 @@ def test_minimal_provider_example(acmehr_plugin, tmp_path):
     assert calls == [{"stage": "attendance", "done": 1, "total": 1, "requests": 1}]
 
 
-def test_minimal_provider_example_syncs_through_the_core(acmehr_plugin, tmp_path):
-    app = app_with_example(tmp_path, acmehr_plugin)
+def test_installed_provider_example_syncs_through_the_core(examples, tmp_path):
+    """A third-party plugin installed as `pip install -e .` leaves it, loaded from its entry point alone (nothing
+    registered inline): the hub offers its provider, and `hub integrations add` and `hub sync` use it."""
+    examples.installed(PLUGINS_MD)
+    app = make_app(tmp_path)
     with app.app_context():
+        assert type(providers()["acmehr"]).__module__ == "hub_acmehr.provider"
+        assert "acmehr" in [info.name for info in installed_plugins(app.extensions["hub"])]
         db.session.add(Member(code="P1001", name="山田 太郎"))
         db.session.commit()
     runner = app.test_cli_runner()
