@@ -130,11 +130,18 @@ def test_an_ordinary_day():
     )
 
 
-def test_raw_is_the_days_totals_and_punches_as_received():
+def test_raw_is_the_days_totals_and_punches_as_received_as_compact_json_text():
     totals, punches = working(), timerecord(*reversed(ORDINARY))
     record = read(totals, punches)
-    assert record.raw == {"dailyWorking": totals, "timeRecord": punches["timeRecord"]}
-    json.dumps(record.raw)
+    assert isinstance(record.raw, bytes)  # the core stores JSON text as it is (hub.records.DayRecord.raw)
+    assert json.loads(record.raw) == {"dailyWorking": totals, "timeRecord": punches["timeRecord"]}
+    assert b": " not in record.raw and b", " not in record.raw  # compact: a sync holds tens of thousands
+
+
+def test_raw_keeps_values_the_fast_encoder_refuses():
+    totals = working(note=2**70)
+    record = read(totals, timerecord(*ORDINARY))
+    assert json.loads(record.raw)["dailyWorking"] == totals
 
 
 def test_a_clock_out_the_next_morning_stays_on_the_work_date():
@@ -356,7 +363,7 @@ def test_any_punch_order_and_timestamp_form_reads_the_same(minutes, data):
     record = read(working(), timerecord(*shuffled))
     assert (record.clock_in, record.clock_out) == (clock_in, clock_out)
     assert record.breaks == (Interval(break_start, break_end),)
-    assert record.raw["timeRecord"] == list(shuffled)  # as received, not sorted
+    assert json.loads(record.raw)["timeRecord"] == list(shuffled)  # as received, not sorted
 
 
 @settings(max_examples=100, deadline=None)
@@ -370,3 +377,28 @@ def test_a_punch_is_minutes_past_the_work_dates_midnight_in_the_company_zone(min
     instant = datetime.fromisoformat(at(minute)).astimezone(tz)
     expected = (instant.date() - WORK_DATE).days * 1440 + instant.hour * 60 + instant.minute
     assert record.clock_in == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("Europe/Berlin", date(2026, 10, 25)), ("America/Los_Angeles", date(2026, 3, 8)), ("Asia/Kolkata", WORK_DATE)],
+)
+def test_timestamps_read_as_the_full_parse_reads_them_across_a_clock_change(zone, day):
+    """The mapping reads a timestamp from its hour's start once per hour; across a daylight-saving change, an
+    offset of half an hour and either form, every minute reads as the whole timestamp does."""
+    tz = ZoneInfo(zone)
+    stamps = []
+    for minute in range(-600, 2000, 7):
+        moment = datetime.combine(day, time(0), tzinfo=timezone(timedelta(hours=9))) + timedelta(minutes=minute)
+        stamps += [moment.isoformat(timespec="seconds"), moment.isoformat(timespec="minutes")]
+        stamps.append(moment.astimezone(timezone(timedelta(hours=-3, minutes=-30))).isoformat(timespec="seconds"))
+    keys = [f"k{index:05d}" for index in range(len(stamps))]
+    items = [
+        {"date": day.isoformat(), "employeeKey": key, "timeRecord": [{"time": stamp, "code": "1"}]}
+        for key, stamp in zip(keys, stamps, strict=True)
+    ]
+    # Twice in one join: the second time, each timestamp is one the mapping has read already.
+    records = mapping.join_punches({}, items + items, set(keys), day, day, tz)
+    assert [record.remote_id for record in records] == keys  # one day each: the later item counts
+    for record, stamp in zip(records, stamps, strict=True):
+        assert record.clock_in == mapping.minutes_from(day, datetime.fromisoformat(stamp), tz), stamp

@@ -1,8 +1,9 @@
 """KING OF TIME JSON → hub records, following /work/shared/kingoftime-api.md ("the contract").
 
-Pure functions, no I/O. Every KING OF TIME name the hub reads or sends lives in the constants below — paths'
-parameters, fields, punch and error codes, the restricted hours — and so does every rule the contract marks
-*assumed*: a customer holding the vendor's reference corrects them here and nowhere else.
+Pure functions, no I/O; they take the answers' items one at a time, as the client parses them from the
+stream. Every KING OF TIME name the hub reads or sends lives in the constants below — paths' parameters,
+fields, punch and error codes, the restricted hours — and so does every rule the contract marks *assumed*: a
+customer holding the vendor's reference corrects them here and nowhere else.
 
 A day whose data the mapping cannot read (an unknown half-day type, a malformed time, minutes that are not a
 number) becomes a :class:`~hub.records.RejectedRecord` naming the field and the value: the core reports it and
@@ -17,9 +18,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -244,16 +248,39 @@ def _resignation(key: object, value: object) -> date | None:
 
 
 # --- attendance ---------------------------------------------------------------------------------------
+#
+# A sync reads the whole period's totals, then its punches, as each answer arrives (the client parses them as a
+# stream): each /daily-workings item is digested at once into its minutes, leave and compact JSON text
+# (:func:`totals_by_day`), and each timerecord item is joined with its day's digest and mapped as it comes
+# (:func:`join_punches`), so neither answer is ever held whole, as text or decoded.
+
+
+class _Totals(NamedTuple):
+    """One /daily-workings item, read: what a day record takes from it, or why it cannot be read."""
+
+    day: date | None  # the work date; None when the item's date is not one (``date_value`` says what came)
+    date_value: object
+    error: _Unreadable | None  # the first value of the item the mapping cannot read
+    work: int | None = None
+    breaks: int | None = None
+    overtime: int | None = None
+    late_night: int | None = None
+    late: int | None = None
+    early_leave: int | None = None
+    leave: LeaveKind = LeaveKind.NONE
+    leave_name: str | None = None
+    hourly: tuple[HourlyLeave, ...] = ()
+    raw: bytes = b"null"  # the item as received, as compact JSON text
 
 
 def day_items(answer: object) -> Iterator[Mapping]:
-    """The items of a /daily-workings or timerecord answer (an array of dates, each with its items); an item
-    without its own ``date`` gets its date group's."""
-    for group in answer if isinstance(answer, list) else ():
-        if not isinstance(group, Mapping):
+    """The items of a /daily-workings or timerecord answer (an array of dates, each with its items, or those dates
+    as they are parsed); an item without its own ``date`` gets its date group's."""
+    for group in answer if isinstance(answer, list | Iterator) else ():
+        if type(group) is not dict and not isinstance(group, Mapping):
             continue
         for item in group.get(DATE_GROUP_WORKINGS) or ():
-            if isinstance(item, Mapping):
+            if type(item) is dict or isinstance(item, Mapping):
                 yield item if WORKING_DATE in item else {**item, WORKING_DATE: group.get(DATE_GROUP_DATE)}
 
 
@@ -267,19 +294,52 @@ def day_records(
 ) -> list[DayRecord | RejectedRecord]:
     """The day records of the ``wanted`` employee keys for work dates ``start``..``end``: totals and punches
     of the same employee and work date joined, in (key, date) order. ``tz`` is the company time zone."""
-    punches: dict[tuple[str, object], Mapping] = {}
-    for item in timerecords:
-        key = str(item.get(WORKING_EMPLOYEE_KEY))
-        if key in wanted:
-            punches[(key, item.get(WORKING_DATE))] = item
-    totals: dict[tuple[str, object], Mapping] = {}
+    return join_punches(totals_by_day(workings, wanted, tz), timerecords, wanted, start, end, tz)
+
+
+def totals_by_day(workings: Iterable[Mapping], wanted: set[str], tz: tzinfo) -> dict[tuple[str, object], _Totals]:
+    """The /daily-workings items of the ``wanted`` employee keys, read, by (key, date as received); of two items
+    for one day the later counts. The items themselves are not kept."""
+    keys = {key: key for key in wanted}  # one string per employee, not one per item
+    totals = {}
     for item in workings:
-        key = str(item.get(WORKING_EMPLOYEE_KEY))
-        if key in wanted:
-            totals[(key, item.get(WORKING_DATE))] = item
+        key = keys.get(str(item.get(WORKING_EMPLOYEE_KEY)))
+        if key is not None:
+            date_value = item.get(WORKING_DATE)
+            totals[(key, date_value)] = _read_totals(date_value, item, tz)
+    return totals
+
+
+def join_punches(
+    totals: Mapping[tuple[str, object], _Totals],
+    timerecords: Iterable[Mapping],
+    wanted: set[str],
+    start: date,
+    end: date,
+    tz: tzinfo,
+) -> list[DayRecord | RejectedRecord]:
+    """Each timerecord item of the ``wanted`` keys joined with its day's ``totals`` and mapped as it comes, then
+    the days with totals and no punches; of two items for one day the later counts. In (key, date) order."""
+    keys = {key: key for key in wanted}
+    moments: dict[str, tuple[float, int]] = {}
+    days: dict[tuple[str, object], DayRecord | RejectedRecord | None] = {}
+    for item in timerecords:
+        key = keys.get(str(item.get(WORKING_EMPLOYEE_KEY)))
+        if key is not None:
+            date_value = item.get(WORKING_DATE)
+            pair = (key, date_value)
+            read = totals.get(pair) or _read_totals(date_value, None, tz)
+            days[pair] = _day(key, read, item, tz, moments)
+    for pair, read in totals.items():
+        if pair not in days:
+            days[pair] = _day(pair[0], read, None, tz, moments)
+    if all(type(day) is str for _key, day in days):
+        order = sorted(days)  # (key, "YYYY-MM-DD") pairs, compared in C
+    else:
+        order = sorted(days, key=lambda pair: (pair[0], str(pair[1])))
     records = []
-    for key, day in sorted(totals.keys() | punches.keys(), key=lambda pair: (pair[0], str(pair[1]))):
-        record = day_record(key, day, totals.get((key, day)), punches.get((key, day)), tz)
+    for pair in order:
+        record = days[pair]
         if record is not None and (record.work_date is None or start <= record.work_date <= end):
             records.append(record)
     return records
@@ -290,14 +350,63 @@ def day_record(
 ) -> DayRecord | RejectedRecord | None:
     """One employee's work date as a ``DayRecord``, a ``RejectedRecord`` naming what it cannot read, or None
     when KING OF TIME holds nothing worth syncing (no punches, no leave, no work minutes)."""
-    try:
-        day = date.fromisoformat(work_date) if isinstance(work_date, str) else None
-    except ValueError:
-        day = None
+    return _day(employee_key, _read_totals(work_date, working, tz), timerecord, tz, {})
+
+
+def _read_totals(date_value: object, working: Mapping | None, tz: tzinfo) -> _Totals:
+    day = _work_date(date_value)
+    raw = _json(working) if working else b"null"
     if day is None:
-        return RejectedRecord(employee_key, None, WORKING_DATE, _value_text(work_date), _l("not a date"))
+        return _Totals(None, date_value, None, raw=raw)
+    if not working:
+        return _Totals(day, date_value, None, raw=raw)
+    get = working.get
+    minutes = [get(field) for field in _TOTAL_FIELDS]
     try:
-        return _read_day(employee_key, day, working or {}, timerecord, tz)
+        for value in minutes:
+            if value is not None and type(value) is not int:
+                minutes = [_minutes(field, get(field)) for field in _TOTAL_FIELDS]  # says which
+        leave, leave_name, hourly = _leave(day, get(HOLIDAYS), tz)
+    except _Unreadable as unreadable:
+        return _Totals(day, date_value, unreadable, raw=raw)
+    # tuple.__new__: a NamedTuple's own __new__ is Python code, called 35,000 times a sync.
+    return tuple.__new__(_Totals, (day, date_value, None, *minutes, leave, leave_name, hourly, raw))
+
+
+_TOTAL_FIELDS = (TOTAL_WORK, BREAK_TIME, OVERTIME, LATE_NIGHT, LATE, EARLY_LEAVE)  # in _Totals' order
+_DAYS: dict[str, date] = {}  # work dates read so far: a period has few, and a sync reads each thousands of times
+
+
+def _work_date(value: object) -> date | None:
+    if type(value) is not str:
+        return None
+    day = _DAYS.get(value)
+    if day is None:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return None
+        if len(_DAYS) < 10_000:
+            _DAYS[value] = day
+    return day
+
+
+def _day(
+    employee_key: str, totals: _Totals, timerecord: Mapping | None, tz: tzinfo, moments: dict
+) -> DayRecord | RejectedRecord | None:
+    day = totals.day
+    if day is None:
+        return RejectedRecord(employee_key, None, WORKING_DATE, _value_text(totals.date_value), _l("not a date"))
+    received = timerecord.get(TIME_RECORD) if timerecord is not None else None
+    try:
+        if received is None or received == []:
+            received, punches = [], ()
+        elif type(received) is list:
+            punches = _punches(day, received, tz, moments)
+        else:
+            raise _Unreadable(TIME_RECORD, received, _l("not a list of punches"))
+        if totals.error is not None:
+            raise totals.error
     except _Unreadable as unreadable:
         return RejectedRecord(
             remote_id=employee_key,
@@ -306,56 +415,78 @@ def day_record(
             value=_value_text(unreadable.value),
             reason=unreadable.reason,
         )
-
-
-def _read_day(
-    employee_key: str, work_date: date, working: Mapping, timerecord: Mapping | None, tz: tzinfo
-) -> DayRecord | None:
-    received = (timerecord or {}).get(TIME_RECORD) or []
-    if not isinstance(received, list):
-        raise _Unreadable(TIME_RECORD, received, _l("not a list of punches"))
-    punches = _punches(work_date, received, tz)
-    totals = {field: _minutes(field, working.get(field)) for field in (TOTAL_WORK, BREAK_TIME)}
-    payroll = {field: _minutes(field, working.get(field)) for field in (OVERTIME, LATE_NIGHT, LATE, EARLY_LEAVE)}
-    leave, leave_name, hourly = _leave(work_date, working.get(HOLIDAYS), tz)
-
-    if not (punches or leave is not LeaveKind.NONE or hourly or (totals[TOTAL_WORK] or 0) > 0):
+    leave = totals.leave
+    if not (punches or leave is not LeaveKind.NONE or totals.hourly or (totals.work or 0) > 0):
         return None
-    clock_ins = [minute for code, minute in punches if code == CLOCK_IN]
-    clock_outs = [minute for code, minute in punches if code == CLOCK_OUT]
+    clock_in = clock_out = None
+    for code, minute in punches:
+        if code == CLOCK_IN:
+            if clock_in is None:
+                clock_in = minute
+        elif code == CLOCK_OUT:
+            clock_out = minute  # the last one; none: a missing clock-out (isError)
     return DayRecord(
         remote_id=employee_key,
-        work_date=work_date,
-        clock_in=clock_ins[0] if clock_ins else None,
-        clock_out=clock_outs[-1] if clock_outs else None,  # none: a missing clock-out (isError)
-        breaks=_breaks(employee_key, work_date, punches),
-        work_minutes=totals[TOTAL_WORK],
-        break_minutes=totals[BREAK_TIME],
+        work_date=day,
+        clock_in=clock_in,
+        clock_out=clock_out,
+        breaks=_breaks(employee_key, day, punches) if punches else (),
+        work_minutes=totals.work,
+        break_minutes=totals.breaks,
         leave=leave,
-        leave_name=leave_name,
-        hourly_leaves=hourly,
-        overtime_minutes=payroll[OVERTIME],
-        late_night_minutes=payroll[LATE_NIGHT],
-        late_minutes=payroll[LATE],
-        early_leave_minutes=payroll[EARLY_LEAVE],
-        # As received, not copied: a sync holds tens of thousands of these.
-        raw={"dailyWorking": working or None, TIME_RECORD: received},
+        leave_name=totals.leave_name,
+        hourly_leaves=totals.hourly,
+        overtime_minutes=totals.overtime,
+        late_night_minutes=totals.late_night,
+        late_minutes=totals.late,
+        early_leave_minutes=totals.early_leave,
+        # The day's own objects as received, as compact JSON text (UTF-8): a sync holds tens of thousands of
+        # these, and the core stores the text as it is.
+        raw=b'{"dailyWorking":%b,"%b":%b}' % (totals.raw, _TIME_RECORD_BYTES, _json(received)),
     )
 
 
-def _punches(work_date: date, received: Sequence[object], tz: tzinfo) -> list[tuple[str, int]]:
-    """(code, minutes from the work date's midnight) of each punch, in time order (KING OF TIME does not sort)."""
+_TIME_RECORD_BYTES = TIME_RECORD.encode()
+
+
+def _punches(work_date: date, received: list, tz: tzinfo, moments: dict) -> list[tuple[str, int]]:
+    """(code, minutes from the work date's midnight) of each punch, in time order (KING OF TIME does not sort).
+
+    ``moments`` holds the timestamps read so far (text → what :func:`_moment` makes of it): a company's punches
+    share their minutes, so most are read once per sync, not once per punch.
+    """
     read = []
+    midnight = work_date.toordinal() * 1440
     for punch in received:
-        if not isinstance(punch, Mapping):
+        if type(punch) is not dict and not isinstance(punch, Mapping):
             raise _Unreadable(TIME_RECORD, punch, _l("not a punch"))
         code = punch.get(PUNCH_CODE)
-        if str(code) not in PUNCH_CODES or isinstance(code, bool):
-            raise _Unreadable(f"{TIME_RECORD}.{PUNCH_CODE}", code, _l("an unknown punch code"))
-        instant = _instant(f"{TIME_RECORD}.{PUNCH_TIME}", punch.get(PUNCH_TIME))
-        read.append((instant, str(code)))
-    read.sort(key=lambda pair: pair[0])
-    return [(code, minutes_from(work_date, instant, tz)) for instant, code in read]
+        if type(code) is not str or code not in PUNCH_CODES:
+            code = _punch_code(code)
+        value = punch.get(PUNCH_TIME)
+        moment = moments.get(value) if type(value) is str else None
+        if moment is None:
+            moment = _moment(f"{TIME_RECORD}.{PUNCH_TIME}", value, tz)
+            if len(moments) >= MOMENTS_HELD:
+                moments.clear()
+            moments[value] = moment
+        read.append((moment[0], code, moment[1] - midnight))
+    read.sort(key=_first)
+    return [(code, minute) for _order, code, minute in read]
+
+
+#: The most timestamps one sync keeps read (a day has 1,440 minutes; 40 days of them are ≈ 58,000).
+MOMENTS_HELD = 100_000
+
+
+def _punch_code(code: object) -> str:
+    """A punch code as the string KING OF TIME sends (an integer too), or why it is none."""
+    if isinstance(code, bool) or str(code) not in PUNCH_CODES:
+        raise _Unreadable(f"{TIME_RECORD}.{PUNCH_CODE}", code, _l("an unknown punch code"))
+    return str(code)
+
+
+_first = itemgetter(0)
 
 
 def _breaks(employee_key: str, work_date: date, punches: Sequence[tuple[str, int]]) -> tuple[Interval, ...]:
@@ -382,6 +513,72 @@ def minutes_from(work_date: date, instant: datetime, tz: tzinfo) -> int:
     return (local.toordinal() - work_date.toordinal()) * 1440 + local.hour * 60 + local.minute
 
 
+#: "00".."59" as numbers: a timestamp's minutes and seconds, read without int().
+_SIXTY = {f"{number:02d}": number for number in range(60)}
+#: (zone, "YYYY-MM-DDTHH", offset) → (UTC minute, wall-clock minute in the zone) of that hour's start, both
+#: counted from day 1 of year 1; None when the zone's offset changes within the hour (or is not whole minutes).
+_HOURS: dict[tuple[tzinfo, str, str], tuple[int, int] | None] = {}
+_MISSING = (0, 0)
+
+
+def _moment(field: str, value: object, tz: tzinfo) -> tuple[float, int]:
+    """A date-time as (its order in time, its wall-clock minute in ``tz`` counted from day 1 of year 1).
+
+    The two forms KING OF TIME sends (``…T10:00:00+09:00``, ``…T10:00+09:00``) are read from the hour's start,
+    computed once per zone, hour and offset, plus the minutes and seconds; anything else goes through
+    :func:`_instant` (a timestamp without an offset is read on KING OF TIME's clock, as there).
+    """
+    if type(value) is str:
+        length = len(value)
+        if length == 25 and value[16] == ":" and value[19] in "+-":
+            seconds, offset = _SIXTY.get(value[17:19]), value[19:]
+        elif length == 22 and value[16] in "+-":
+            seconds, offset = 0, value[16:]
+        else:
+            seconds = None
+        minute = _SIXTY.get(value[14:16]) if seconds is not None and value[13] == ":" else None
+        if minute is not None:
+            hour = (tz, value[:13], offset)
+            start = _HOURS.get(hour, _MISSING)
+            if start is _MISSING:
+                start = _hour_start(hour)
+            if start is not None:
+                utc, local = start
+                return (utc + minute) * 60 + seconds, local + minute
+    instant = _instant(field, value)
+    utc, local = instant.astimezone(UTC), instant.astimezone(tz)
+    return (
+        (utc.toordinal() * 1440 + utc.hour * 60 + utc.minute) * 60 + utc.second + utc.microsecond / 1e6,
+        local.toordinal() * 1440 + local.hour * 60 + local.minute,
+    )
+
+
+def _hour_start(hour: tuple[tzinfo, str, str]) -> tuple[int, int] | None:
+    """The (UTC, wall-clock) minutes of an hour's start, when the zone's offset stays whole minutes and the same
+    for the whole hour (then every minute of the hour is that plus its minutes); None when not, or not a time."""
+    tz, prefix, offset = hour
+    try:
+        instant = datetime.fromisoformat(f"{prefix}:00{offset}")
+    except ValueError:
+        instant = None
+    start = None
+    if instant is not None and instant.tzinfo is not None and offset[3] == ":":
+        utc, local = instant.astimezone(UTC), instant.astimezone(tz)
+        shift = local.utcoffset()
+        if shift == (instant + _LAST_SECOND).astimezone(tz).utcoffset() and shift % _MINUTE == _NO_TIME:
+            start = (
+                utc.toordinal() * 1440 + utc.hour * 60 + utc.minute,
+                local.toordinal() * 1440 + local.hour * 60 + local.minute,
+            )
+    if len(_HOURS) >= 100_000:
+        _HOURS.clear()
+    _HOURS[hour] = start
+    return start
+
+
+_LAST_SECOND, _MINUTE, _NO_TIME = timedelta(minutes=59, seconds=59), timedelta(minutes=1), timedelta(0)
+
+
 def _instant(field: str, value: object) -> datetime:
     """A date-time with or without seconds as an aware datetime; one without an offset is read on KING OF TIME's
     clock (assumed)."""
@@ -397,8 +594,8 @@ def _instant(field: str, value: object) -> datetime:
 
 def _minutes(field: str, value: object) -> int | None:
     """A duration in whole minutes; None when absent (an absent key means null)."""
-    if value is None:
-        return None
+    if value is None or type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Unreadable(field, value, _l("not a number of minutes"))
     return value
@@ -410,16 +607,18 @@ def _leave(work_date: date, holidays: object, tz: tzinfo) -> tuple[LeaveKind, st
     A 午前休 and a 午後休 on one day make a full day off (assumed), named by both names when they differ.
     """
     if holidays is None:
-        return LeaveKind.NONE, None, ()
-    if not isinstance(holidays, Mapping):
+        return _NO_LEAVE
+    if type(holidays) is not dict and not isinstance(holidays, Mapping):
         raise _Unreadable(HOLIDAYS, holidays, _l("not an object"))
+    full, halves, hours = holidays.get(FULLTIME_HOLIDAY), holidays.get(HALFDAY_HOLIDAYS), holidays.get(HOUR_HOLIDAYS)
+    if full is None and (halves is None or halves == []) and (hours is None or hours == []):
+        return _NO_LEAVE  # most days
     kind, name = LeaveKind.NONE, None
-    full = holidays.get(FULLTIME_HOLIDAY)
     if full is not None:
         if not isinstance(full, Mapping):
             raise _Unreadable(f"{HOLIDAYS}.{FULLTIME_HOLIDAY}", full, _l("not an object"))
         kind, name = LeaveKind.FULL, _name(full)
-    halves = _list(f"{HOLIDAYS}.{HALFDAY_HOLIDAYS}", holidays.get(HALFDAY_HOLIDAYS))
+    halves = _list(f"{HOLIDAYS}.{HALFDAY_HOLIDAYS}", halves)
     if halves and kind is LeaveKind.NONE:
         kinds, names = set(), []
         for half in halves:
@@ -434,14 +633,18 @@ def _leave(work_date: date, holidays: object, tz: tzinfo) -> tuple[LeaveKind, st
         kind = LeaveKind.FULL if len(kinds) > 1 else kinds.pop()
         name = "・".join(names) or None
     hourly = []
-    for leave in _list(f"{HOLIDAYS}.{HOUR_HOLIDAYS}", holidays.get(HOUR_HOLIDAYS)):
+    midnight = work_date.toordinal() * 1440
+    for leave in _list(f"{HOLIDAYS}.{HOUR_HOLIDAYS}", hours):
         field = f"{HOLIDAYS}.{HOUR_HOLIDAYS}"
-        begins = minutes_from(work_date, _instant(f"{field}.{HOUR_START}", leave.get(HOUR_START)), tz)
-        ends = minutes_from(work_date, _instant(f"{field}.{HOUR_END}", leave.get(HOUR_END)), tz)
+        begins = _moment(f"{field}.{HOUR_START}", leave.get(HOUR_START), tz)[1] - midnight
+        ends = _moment(f"{field}.{HOUR_END}", leave.get(HOUR_END), tz)[1] - midnight
         if ends <= begins:
             raise _Unreadable(field, leave, _l("the hourly leave ends before it starts"))
         hourly.append(HourlyLeave(begins, ends, _name(leave)))
     return kind, name, tuple(sorted(hourly, key=lambda leave: (leave.start, leave.end)))
+
+
+_NO_LEAVE: tuple[LeaveKind, None, tuple[HourlyLeave, ...]] = (LeaveKind.NONE, None, ())
 
 
 def _list(field: str, value: object) -> list[Mapping]:
@@ -456,6 +659,18 @@ def _list(field: str, value: object) -> list[Mapping]:
 def _name(holiday: Mapping) -> str | None:
     name = holiday.get(HOLIDAY_NAME)
     return str(name) if name not in (None, "") else None
+
+
+def _json(value: object) -> bytes:
+    """``value`` (decoded JSON) as compact JSON text in UTF-8; orjson, or the standard encoder for what orjson
+    refuses (an integer past 64 bits), so odd data is kept all the same."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _json_text(value).encode()
+
+
+_json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 
 def _value_text(value: object) -> str:
