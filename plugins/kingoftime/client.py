@@ -1,17 +1,25 @@
 """HTTP access to the KING OF TIME WebAPI: the access token, the core's pace and retries, typed errors.
 
 Everything about *how* to talk to KING OF TIME lives here; what the JSON means, and every name in it, lives in
-:mod:`.mapping`. Answers are read whole with ``response.json()``: the API has no paging and a sync's answers
-(1,000 employees × 40 days) are held as records by the core anyway, so a streaming parser would save little.
+:mod:`.mapping`. The API has no paging: a whole period of a company's totals or punches comes as one array
+(15–17 MB for 1,000 employees × 40 days). Those two answers are parsed as they arrive (``ijson`` with its C
+backend, ``yajl2_c``) and handed to the caller's ``read`` one date at a time, so neither is ever held whole,
+as text or decoded; the small answers (employees, tokens, errors) are read whole.
+
+Over 300 lines: one request path (pace, deadline, retries, typed errors) with its streaming parse, which must
+share that path's retries and error handling, and the messages an admin reads for each failure.
 """
 
 from __future__ import annotations
 
+import codecs
+import json
+import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -30,8 +38,21 @@ from hub.providers import (
 )
 from hub_plugins.kingoftime import mapping
 
+try:  # the C backend: the pure-Python one parses a sync's 32 MB many times slower than reading it whole
+    import ijson
+
+    _parser = ijson.get_backend("yajl2_c")
+except ImportError:  # no ijson, or built without its C extension: answers are read whole (see _items_read_whole)
+    _parser = None
+
+log = logging.getLogger(__name__)
+
 #: Answers retried with the pace's backoff (500 with code 300: maintenance or server trouble).
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: Bytes read from the socket at a time while parsing an answer as it arrives.
+CHUNK_BYTES = 64 * 1024
+
+T = TypeVar("T")
 
 
 class RestrictedHours(ProviderError):
@@ -97,18 +118,32 @@ class KingOfTimeClient:
     def employees(self, as_of: date) -> list[dict]:
         return _array(self.get(mapping.EMPLOYEES_PATH, mapping.employees_query(as_of)), mapping.EMPLOYEES_PATH)
 
-    def daily_workings(self, start: date, end: date) -> list[dict]:
-        path = mapping.DAILY_WORKINGS_PATH
-        return _array(self.get(path, mapping.range_query(start, end)), path)
+    def daily_workings(self, start: date, end: date, read: Callable[[Iterator[Any]], T] = list) -> T:
+        """``read`` of the answer's dates as they are parsed (by default, the list of them)."""
+        return self.get(mapping.DAILY_WORKINGS_PATH, mapping.range_query(start, end), read=read)
 
-    def timerecords(self, start: date, end: date, employee_keys: Sequence[str]) -> list[dict]:
-        path = mapping.TIMERECORD_PATH
-        return _array(self.get(path, mapping.timerecord_query(start, end, employee_keys)), path)
+    def timerecords(
+        self, start: date, end: date, employee_keys: Sequence[str], read: Callable[[Iterator[Any]], T] = list
+    ) -> T:
+        """``read`` of the answer's dates as they are parsed (by default, the list of them)."""
+        return self.get(mapping.TIMERECORD_PATH, mapping.timerecord_query(start, end, employee_keys), read=read)
 
     # --- requests -------------------------------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, str] | None = None, *, shown: str | None = None) -> Any:
-        """The decoded JSON of ``GET path``; ``shown`` is how messages name the path (never with the token)."""
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        shown: str | None = None,
+        read: Callable[[Iterator[Any]], T] | None = None,
+    ) -> Any:
+        """The decoded JSON of ``GET path``; ``shown`` is how messages name the path (never with the token).
+
+        With ``read``, the answer must be a JSON array: a successful one is parsed as it arrives, and what
+        ``read`` makes of an iterator over its items is returned. ``read`` may be called again, from the
+        start, when the connection fails midway and the request is retried.
+        """
         shown = shown or path
         url = self.options.api_base.rstrip("/") + path
         attempt = 0
@@ -122,11 +157,16 @@ class KingOfTimeClient:
                     headers={"Authorization": f"Bearer {self.options.access_token}", "Accept": "application/json"},
                     timeout=self._deadline.timeout(self.options.connect_timeout, self.options.read_timeout),
                     allow_redirects=False,  # a redirect could lead past the URL policy
+                    stream=True,  # the body is read below, inside this try: a connection lost midway is retried
                 )
+                with response:
+                    streamed, body = self._body(response, read, shown)
             except requests.RequestException as exc:
                 self._back_off(_network_error(exc), attempt)
                 continue
-            body = _json(response)
+            if streamed:
+                self.pace.answered(response.status_code, response.headers)
+                return body
             if response.status_code == mapping.THROTTLED_STATUS or mapping.throttled(body):
                 # Either shape of "too many requests" teaches the pace the same (a flat 303 may come as any status).
                 self.pace.answered(mapping.THROTTLED_STATUS, response.headers)
@@ -139,8 +179,35 @@ class KingOfTimeClient:
             if response.status_code >= 300:  # a redirect too: it is not followed
                 raise _status_error(response, body, shown, self.options.access_token)
             if body is None:
-                raise ProviderError(_("KING OF TIME answered %(path)s with something that is not JSON.", path=shown))
+                raise _not_json(shown)
+            if read is not None:  # an answer read whole: an array all the same?
+                return read(iter(_array(body, shown)))
             return body
+
+    def _body(
+        self, response: requests.Response, read: Callable[[Iterator[Any]], T] | None, shown: str
+    ) -> tuple[bool, Any]:
+        """(True, what ``read`` made of the items) for a successful answer that is an array and a ``read``; else
+        (False, the decoded body, None when it is not JSON). Only a 200 answer opening with ``[`` is streamed:
+        an error, a throttled answer (a flat object, whatever its status) or anything else is small and read
+        whole, to be judged as before."""
+        if read is None or response.status_code != 200:
+            return False, _json(response.content)
+        chunks = response.iter_content(CHUNK_BYTES)
+        opening = b""
+        for chunk in chunks:
+            opening = chunk.lstrip()
+            if opening.startswith(codecs.BOM_UTF8):
+                opening = opening[len(codecs.BOM_UTF8) :].lstrip()
+            if opening:
+                break
+        if not opening.startswith(b"["):
+            return False, _json(opening + b"".join(chunks))
+        items = _items(opening, chunks, shown, self._deadline)
+        result = read(items)
+        for _item in items:  # what ``read`` left: the answer is checked whole all the same
+            pass
+        return True, result
 
     def _pause(self, seconds: float) -> None:
         self._deadline.sleep(seconds, self._sleep)
@@ -179,17 +246,70 @@ class KingOfTimeClient:
             )
 
 
-def _json(response: requests.Response) -> Any:
+def _json(content: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(content)
+    except ValueError:  # UnicodeDecodeError too
         return None
 
 
 def _array(body: Any, path: str) -> list[dict]:
     if not isinstance(body, list):
-        raise ProviderError(_("KING OF TIME answered %(path)s with something that is not a list.", path=path))
+        raise _not_a_list(path)
     return body
+
+
+def _items(opening: bytes, chunks: Iterable[bytes], shown: str, deadline: Deadline) -> Iterator[Any]:
+    """The items of a JSON array arriving as ``opening`` then ``chunks``, each as soon as it is whole; a
+    truncated or malformed answer raises a ProviderError once its fault is read. Numbers that are not integers
+    come as floats, as ``json`` decodes them."""
+    if _parser is None:
+        yield from _items_read_whole(opening, chunks, shown)
+        return
+    parsed = ijson.sendable_list()
+    parser = _parser.items_coro(parsed, "item", use_float=True)
+    try:
+        for chunk in _chained(opening, chunks):
+            deadline.check()
+            parser.send(chunk)
+            if parsed:
+                yield from parsed
+                del parsed[:]
+        parser.close()  # raises if the array is not complete
+    except ijson.JSONError:
+        raise _not_json(shown) from None
+    yield from parsed
+
+
+def _chained(opening: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    yield opening
+    yield from chunks
+
+
+_warned = False
+
+
+def _items_read_whole(opening: bytes, chunks: Iterable[bytes], shown: str) -> Iterator[Any]:
+    """Without ijson's C backend: the answer read whole, then decoded, as before streaming (more memory)."""
+    global _warned
+    if not _warned:
+        _warned = True
+        log.warning(
+            "KING OF TIME: ijson's C backend (yajl2_c) is not available, so answers are read whole instead of "
+            "as they arrive: install ijson with its C extension to keep a large sync's memory down"
+        )
+    body = _json(opening + b"".join(chunks))
+    if body is None:
+        raise _not_json(shown)
+    yield from _array(body, shown)
+
+
+def _not_json(path: str) -> ProviderError:
+    return ProviderError(_("KING OF TIME answered %(path)s with something that is not JSON.", path=path))
+
+
+def _not_a_list(path: str) -> ProviderError:
+    return ProviderError(_("KING OF TIME answered %(path)s with something that is not a list.", path=path))
 
 
 def _status_error(response: requests.Response, body: Any, path: str, secret: str) -> ProviderError:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -150,7 +151,12 @@ class KingOfTimeProvider(Provider):
         progress: Progress,
     ) -> list[DayRecord | RejectedRecord]:
         """Totals and punches of every employee at once, one call each per range of ≤ 62 days: two requests for
-        the hub's longest period (40 days), whatever the head count."""
+        the hub's longest period (40 days), whatever the head count.
+
+        Each answer is mapped as it is parsed: the totals are read into small digests, then each day's punches
+        are joined with its digest and become a record, so only the records (each with its day's JSON as
+        compact text) outlive the call, never the answers.
+        """
         wanted = {str(remote_id) for remote_id in remote_ids}
         if not wanted:
             return []
@@ -161,15 +167,24 @@ class KingOfTimeProvider(Provider):
         client = self.client(settings)
         try:
             for first, last in ranges:
-                workings = client.daily_workings(first, last)
+                totals = client.daily_workings(first, last, read=partial(_read_totals, wanted=wanted, tz=tz))
                 done += 1
                 progress(stage="attendance", done=done, total=total, requests=client.requests)
-                punches = client.timerecords(first, last, sorted(wanted))
+                join = partial(_join_punches, totals=totals, wanted=wanted, start=first, end=last, tz=tz)
+                records += client.timerecords(first, last, sorted(wanted), read=join)
+                del totals, join  # the digests: the records hold what they need
                 done += 1
                 progress(stage="attendance", done=done, total=total, requests=client.requests)
-                records += mapping.day_records(
-                    mapping.day_items(workings), mapping.day_items(punches), wanted, first, last, tz
-                )
         finally:
             client.close()
         return records
+
+
+def _read_totals(dates: Iterator, wanted: set[str], tz: tzinfo) -> dict:
+    return mapping.totals_by_day(mapping.day_items(dates), wanted, tz)
+
+
+def _join_punches(
+    dates: Iterator, totals: dict, wanted: set[str], start: date, end: date, tz: tzinfo
+) -> list[DayRecord | RejectedRecord]:
+    return mapping.join_punches(totals, mapping.day_items(dates), wanted, start, end, tz)
