@@ -301,11 +301,13 @@ def totals_by_day(workings: Iterable[Mapping], wanted: set[str], tz: tzinfo) -> 
     """The /daily-workings items of the ``wanted`` employee keys, read, by (key, date as received); of two items
     for one day the later counts. The items themselves are not kept."""
     keys = {key: key for key in wanted}  # one string per employee, not one per item
+    dates: dict[str, str] = {}  # and one per date
     totals = {}
     for item in workings:
         key = keys.get(str(item.get(WORKING_EMPLOYEE_KEY)))
         if key is not None:
             date_value = item.get(WORKING_DATE)
+            date_value = dates.setdefault(date_value, date_value) if type(date_value) is str else date_value
             totals[(key, date_value)] = _read_totals(date_value, item, tz)
     return totals
 
@@ -355,7 +357,9 @@ def day_record(
 
 def _read_totals(date_value: object, working: Mapping | None, tz: tzinfo) -> _Totals:
     day = _work_date(date_value)
-    raw = _json(working) if working else b"null"
+    # A copy the size of the text: orjson's own bytes keep a buffer of ~8 KB each (orjson 3.13), and the digests
+    # of a whole period are held until the punches are joined.
+    raw = bytes(memoryview(_json(working))) if working else b"null"
     if day is None:
         return _Totals(None, date_value, None, raw=raw)
     if not working:
