@@ -326,7 +326,8 @@ def join_punches(
     moments: dict[str, tuple[float, int]] = {}
     days: dict[tuple[str, object], DayRecord | RejectedRecord | None] = {}
     for item in timerecords:
-        key = keys.get(str(item.get(WORKING_EMPLOYEE_KEY)))
+        key = item.get(WORKING_EMPLOYEE_KEY)
+        key = keys.get(key if type(key) is str else str(key))
         if key is not None:
             date_value = item.get(WORKING_DATE)
             pair = (key, date_value)
@@ -398,19 +399,19 @@ def _work_date(value: object) -> date | None:
 def _day(
     employee_key: str, totals: _Totals, timerecord: Mapping | None, tz: tzinfo, moments: dict
 ) -> DayRecord | RejectedRecord | None:
-    day = totals.day
+    day, date_value, error, work, brk, overtime, late_night, late, early_leave, leave, leave_name, hourly, raw = totals
     if day is None:
-        return RejectedRecord(employee_key, None, WORKING_DATE, _value_text(totals.date_value), _l("not a date"))
+        return RejectedRecord(employee_key, None, WORKING_DATE, _value_text(date_value), _l("not a date"))
     received = timerecord.get(TIME_RECORD) if timerecord is not None else None
     try:
-        if received is None or received == []:
+        if not received:
             received, punches = [], ()
-        elif type(received) is list:
+        elif isinstance(received, list):
             punches = _punches(day, received, tz, moments)
         else:
             raise _Unreadable(TIME_RECORD, received, _l("not a list of punches"))
-        if totals.error is not None:
-            raise totals.error
+        if error is not None:
+            raise error
     except _Unreadable as unreadable:
         return RejectedRecord(
             remote_id=employee_key,
@@ -419,42 +420,63 @@ def _day(
             value=_value_text(unreadable.value),
             reason=unreadable.reason,
         )
-    leave = totals.leave
-    if not (punches or leave is not LeaveKind.NONE or totals.hourly or (totals.work or 0) > 0):
+    if not (punches or leave is not LeaveKind.NONE or hourly or (work or 0) > 0):
         return None
-    clock_in = clock_out = None
-    for code, minute in punches:
+    # One pass in time order: clock-in is the first 出勤, clock-out the last 退勤 (none: a missing clock-out,
+    # isError), breaks are 休憩開始/休憩終了 pairs; an unpaired one is left out with a warning in the log
+    # (外出/戻り are not breaks).
+    clock_in = clock_out = started = None
+    breaks = []
+    for _order, code, minute in punches:
         if code == CLOCK_IN:
             if clock_in is None:
                 clock_in = minute
         elif code == CLOCK_OUT:
-            clock_out = minute  # the last one; none: a missing clock-out (isError)
+            clock_out = minute
+        elif code == BREAK_START:
+            if started is None:
+                started = minute
+            else:
+                _unpaired(employee_key, day, code)
+        elif code == BREAK_END:
+            if started is not None:
+                breaks.append(Interval(started, minute))
+                started = None
+            else:
+                _unpaired(employee_key, day, code)
+    if started is not None:
+        log.warning("KING OF TIME %s %s: a break start without an end left out", employee_key, day)
     return DayRecord(
         remote_id=employee_key,
         work_date=day,
         clock_in=clock_in,
         clock_out=clock_out,
-        breaks=_breaks(employee_key, day, punches) if punches else (),
-        work_minutes=totals.work,
-        break_minutes=totals.breaks,
+        breaks=tuple(breaks),
+        work_minutes=work,
+        break_minutes=brk,
         leave=leave,
-        leave_name=totals.leave_name,
-        hourly_leaves=totals.hourly,
-        overtime_minutes=totals.overtime,
-        late_night_minutes=totals.late_night,
-        late_minutes=totals.late,
-        early_leave_minutes=totals.early_leave,
+        leave_name=leave_name,
+        hourly_leaves=hourly,
+        overtime_minutes=overtime,
+        late_night_minutes=late_night,
+        late_minutes=late,
+        early_leave_minutes=early_leave,
         # The day's own objects as received, as compact JSON text (UTF-8): a sync holds tens of thousands of
         # these, and the core stores the text as it is.
-        raw=b'{"dailyWorking":%b,"%b":%b}' % (totals.raw, _TIME_RECORD_BYTES, _json(received)),
+        raw=b'{"dailyWorking":%b,"%b":%b}' % (raw, _TIME_RECORD_BYTES, _json(received)),
     )
+
+
+def _unpaired(employee_key: str, day: date, code: str) -> None:
+    log.warning("KING OF TIME %s %s: an unpaired break punch (code %s) left out", employee_key, day, code)
 
 
 _TIME_RECORD_BYTES = TIME_RECORD.encode()
 
 
-def _punches(work_date: date, received: list, tz: tzinfo, moments: dict) -> list[tuple[str, int]]:
-    """(code, minutes from the work date's midnight) of each punch, in time order (KING OF TIME does not sort).
+def _punches(work_date: date, received: list, tz: tzinfo, moments: dict) -> list[tuple[float, str, int]]:
+    """(order, code, minutes from the work date's midnight) of each punch, in time order (KING OF TIME does not
+    sort them).
 
     ``moments`` holds the timestamps read so far (text → what :func:`_moment` makes of it): a company's punches
     share their minutes, so most are read once per sync, not once per punch.
@@ -476,7 +498,7 @@ def _punches(work_date: date, received: list, tz: tzinfo, moments: dict) -> list
             moments[value] = moment
         read.append((moment[0], code, moment[1] - midnight))
     read.sort(key=_first)
-    return [(code, minute) for _order, code, minute in read]
+    return read
 
 
 #: The most timestamps one sync keeps read (a day has 1,440 minutes; 40 days of them are ≈ 58,000).
@@ -491,23 +513,6 @@ def _punch_code(code: object) -> str:
 
 
 _first = itemgetter(0)
-
-
-def _breaks(employee_key: str, work_date: date, punches: Sequence[tuple[str, int]]) -> tuple[Interval, ...]:
-    """Breaks from 休憩開始/休憩終了 pairs in time order; an unpaired one is left out with a warning in the log
-    (外出/戻り are not breaks)."""
-    breaks, started = [], None
-    for code, minute in punches:
-        if code == BREAK_START and started is None:
-            started = minute
-        elif code == BREAK_END and started is not None:
-            breaks.append(Interval(started, minute))
-            started = None
-        elif code in (BREAK_START, BREAK_END):
-            log.warning("KING OF TIME %s %s: an unpaired break punch (code %s) left out", employee_key, work_date, code)
-    if started is not None:
-        log.warning("KING OF TIME %s %s: a break start without an end left out", employee_key, work_date)
-    return tuple(breaks)
 
 
 def minutes_from(work_date: date, instant: datetime, tz: tzinfo) -> int:
