@@ -266,24 +266,33 @@ def _items(opening: bytes, chunks: Iterable[bytes], shown: str, deadline: Deadli
     if _parser is None:
         yield from _items_read_whole(opening, chunks, shown)
         return
-    parsed = ijson.sendable_list()
-    parser = _parser.items_coro(parsed, "item", use_float=True)
     try:
-        for chunk in _chained(opening, chunks):
-            deadline.check()
-            parser.send(chunk)
-            if parsed:
-                yield from parsed
-                del parsed[:]
-        parser.close()  # raises if the array is not complete
+        # ijson pulls from a file: as fast as parsing bytes in memory, twice as fast as pushing chunks to it.
+        yield from _parser.items(_Stream(opening, chunks, deadline), "item", use_float=True, buf_size=CHUNK_BYTES)
     except ijson.JSONError:
         raise _not_json(shown) from None
-    yield from parsed
 
 
-def _chained(opening: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
-    yield opening
-    yield from chunks
+class _Stream:
+    """An answer's bytes as a file for ijson: ``opening``, then ``chunks``, the deadline checked before each."""
+
+    def __init__(self, opening: bytes, chunks: Iterable[bytes], deadline: Deadline):
+        self._pending, self._chunks, self._deadline = opening, iter(chunks), deadline
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson asks once whether the file gives bytes
+            return b""
+        while not self._pending:
+            self._deadline.check()
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._pending = chunk
+        if 0 < size < len(self._pending):
+            data, self._pending = self._pending[:size], self._pending[size:]
+        else:
+            data, self._pending = self._pending, b""
+        return data
 
 
 _warned = False
