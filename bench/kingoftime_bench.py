@@ -11,6 +11,9 @@ A benchmark, not a test: it measures and prints, in one run,
    ``--postgres-url``, PostgreSQL, against the 20,000 rec/s target (issue 11): the provider's mapping over the
    decoded answers, then the engine's ``write_records`` and the commit on a fresh database, medians of
    ``--runs``; no network and no JSON decoding inside the timing (as ``bench/hub_side_bench.py`` for Jobcan).
+   The CPU time of parsing the two answers as the client does (ijson, 64 KB chunks) is printed apart, and
+   added to give the hub side with the parsing. ``--trace-memory`` runs one more sync with tracemalloc on and
+   prints where the Python memory goes: fetching and mapping, the records, writing.
 
 The hub's blackout clock is fixed at 12:00 JST so the bench runs at any hour (KING OF TIME's restricted
 hours are not what it measures); the simulator's clock reads 12:00 JST too. Run from the repository root::
@@ -20,6 +23,9 @@ hours are not what it measures); the simulator's clock reads 12:00 JST too. Run 
     .venv/bin/python bench/kingoftime_bench.py --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench
 
 ``--postgres-url`` names an existing database whose tables may be replaced (dropped and created per run).
+
+Over 300 lines: the simulator and the sync each run in a process of their own (so that neither the serving
+nor the simulator's data is counted in the sync's CPU or memory), and each measured step has its own function.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +58,7 @@ from hub.bulk import collector_paused
 from hub.extensions import db
 from hub.integrations.service import provider_named, provider_settings, save_integration
 from hub.models import Integration, Member, Trigger
+from hub.providers import Deadline
 from hub.records import RejectedRecord
 from hub.sync import blackout
 from hub.sync.engine import run_sync
@@ -58,7 +66,9 @@ from hub.sync.lifecycle import start_run
 from hub.sync.matching import match_members
 from hub.sync.progress import ProgressUpdate
 from hub.sync.write import write_records
+from hub_plugins.kingoftime import client as kot_client
 from hub_plugins.kingoftime import mapping
+from hub_plugins.kingoftime.client import CHUNK_BYTES
 from hub_plugins.kingoftime.simulator import KingOfTimeSimulator, SimulatorConfig, generate_data
 
 START = date(2026, 11, 2)  # a Monday; the data is deterministic for a given seed, size and period
@@ -78,6 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (1)")
     parser.add_argument("--quick", action="store_true", help="200 employees × 10 days, one hub-side run")
     parser.add_argument("--in-process-simulator", action="store_true", help="serve from this process")
+    parser.add_argument("--trace-memory", action="store_true", help="one more sync, tracing Python's allocations")
     parser.add_argument("--postgres-url", help="a PostgreSQL database to measure the hub side on too (tables replaced)")
     args = parser.parse_args(argv)
     args.employees = args.employees or (200 if args.quick else 1000)
@@ -192,21 +203,35 @@ def _dispose(app) -> None:
 # --- measurements -------------------------------------------------------------------------------------
 
 
-def timed_sync(app, days: int) -> dict:
-    """run_sync as the CLI runs it: the run's figures, with the process's resident memory before and at its peak."""
+def timed_sync(app, days: int, trace: bool = False) -> dict:
+    """run_sync as the CLI runs it: the run's figures, with the process's resident memory before and at its peak.
+
+    With ``trace``, Python's allocations are traced too (slower): the peak while fetching and mapping, what the
+    records hold when the write phase starts, and the peak while writing (the records included)."""
     marks: dict[str, float] = {}
+    traced: dict[str, float] = {}
 
     def on_progress(update: ProgressUpdate) -> None:
         marks[update.stage] = time.perf_counter()
+        if trace and update.stage == "write" and "records" not in traced:
+            current, peak = tracemalloc.get_traced_memory()
+            traced.update(records=current / 2**20, fetch_peak=peak / 2**20)
+            tracemalloc.reset_peak()
 
     first, last = period(days)
     with app.app_context():
         integration = db.session.scalar(select(Integration))
         before = _resident_mb()
+        if trace:
+            tracemalloc.start()
         began = time.perf_counter()
         run = run_sync(integration, first, last, Trigger.CLI, on_progress=on_progress)
         ended = time.perf_counter()
+        if trace:
+            traced["write_peak"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
         return {
+            "traced": traced,
             "status": str(run.status),
             "error": run.error,
             "requests": run.requests,
@@ -224,7 +249,7 @@ def _resident_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _sync_child(workdir: str, url: str, token: str, employees: list[dict], days: int, connection) -> None:
+def _sync_child(workdir: str, url: str, token: str, employees: list[dict], days: int, trace: bool, connection) -> None:
     """Child process: a hub of its own, one sync, its figures sent back (the parent holds the simulator's data,
     which would hide the sync's own memory)."""
     logging.getLogger("hub").setLevel(logging.WARNING)
@@ -233,10 +258,10 @@ def _sync_child(workdir: str, url: str, token: str, employees: list[dict], days:
     sim = argparse.Namespace(url=url, access_token=token, data=argparse.Namespace(employees=employees))
     with contextlib.ExitStack() as stack:
         app = kingoftime_hub(stack, Path(workdir) / "sync", sim)
-        connection.send(timed_sync(app, days))
+        connection.send(timed_sync(app, days, trace))
 
 
-def sync_in_child(workdir: Path, sim, days: int) -> dict:
+def sync_in_child(workdir: Path, sim, days: int, trace: bool = False) -> dict:
     """One sync in a process started for it; the figures of the run, of its memory, and of the simulator."""
     sim.reset_stats()
     context = multiprocessing.get_context("spawn")
@@ -244,7 +269,7 @@ def sync_in_child(workdir: Path, sim, days: int) -> dict:
     names = ("code", "lastName", "firstName")
     employees = [{name: employee[name] for name in names} for employee in sim.data.employees]
     child = context.Process(
-        target=_sync_child, args=(str(workdir), sim.url, sim.access_token, employees, days, sending), daemon=True
+        target=_sync_child, args=(str(workdir), sim.url, sim.access_token, employees, days, trace, sending), daemon=True
     )
     child.start()
     sending.close()
@@ -283,6 +308,17 @@ def answers(sim, days: int) -> dict[str, bytes]:
         response.raise_for_status()
         found[name] = response.content
     return found
+
+
+def decode_cpu(raw: dict[str, bytes]) -> float:
+    """CPU seconds of parsing the two large answers as the client does (its parser, in its chunks), items dropped."""
+    cpu = time.process_time()
+    for name in ("daily_workings", "timerecord"):
+        body = raw[name]
+        chunks = (body[at : at + CHUNK_BYTES] for at in range(0, len(body), CHUNK_BYTES))
+        for _item in kot_client._items(next(chunks), chunks, name, Deadline()):
+            pass
+    return time.process_time() - cpu
 
 
 def hub_side_once(
@@ -362,9 +398,18 @@ def main(argv: list[str] | None = None) -> int:
         table.add("  resident before the sync (hub built) / sync's own", f"{sync['rss_before']:.0f} MB / "
                   f"{peak - sync['rss_before']:.0f} MB")  # fmt: skip
 
+        if args.trace_memory:
+            traced = sync_in_child(workdir / "traced", sim, d, trace=True)["traced"]
+            table.add("  traced (tracemalloc): peak while fetching and mapping", f"{traced['fetch_peak']:.1f} MB")
+            table.add("  traced: held by the records when writing starts", f"{traced['records']:.1f} MB")
+            table.add("  traced: peak while writing (records included)", f"{traced['write_peak']:.1f} MB")
+
         raw = answers(sim, d)
         for name, body in raw.items():
             table.add(f"answer size: {name}", f"{len(body) / 1e6:.2f} MB")
+        backend = kot_client._parser.backend_name if kot_client._parser else "none: answers read whole"
+        decode = statistics.median(decode_cpu(raw) for _ in range(args.runs))
+        table.add(f"parsing both answers as they arrive (ijson {backend}), CPU", f"{decode:.2f} s")
 
         databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres_url)] if args.postgres_url else [])
         target = TARGET_RECORDS_PER_SECOND
@@ -379,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             table.add(f"hub side on {name}, wall", f"{wall:,.0f} rec/s", f"{target:,}", f"{wall / target:.2f}",
                       verdict(wall >= target))  # fmt: skip
             table.add(f"  the provider's mapping alone ({name} run), CPU", f"{mapped:,.0f} rec/s")
+            parsed = records / (statistics.median(r[1] for r in runs) + decode)
+            table.add(f"  hub side on {name} with the parsing, CPU", f"{parsed:,.0f} rec/s")
     say("")
     say(table.render())
     say("\nunpaced (no requests_per_second); temporary files removed, simulator stopped.")
