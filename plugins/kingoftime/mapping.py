@@ -496,9 +496,16 @@ def _punches(work_date: date, received: list, tz: tzinfo, moments: dict) -> list
             if len(moments) >= MOMENTS_HELD:
                 moments.clear()
             moments[value] = moment
-        read.append((moment[0], code, moment[1] - midnight))
+        minute = moment[1] - midnight
+        read.append((moment[0], code, _MINUTES[minute] if 0 <= minute < _DAYS_OF_MINUTES else minute))
     read.sort(key=_first)
     return read
+
+
+#: The minutes of three days as int objects made once: a sync's records keep ~110,000 clock and break times,
+#: otherwise each a new 32-byte int (3.4 MB for 1,000 employees × 40 days).
+_DAYS_OF_MINUTES = 3 * 1440
+_MINUTES = tuple(range(_DAYS_OF_MINUTES))
 
 
 #: The most timestamps one sync keeps read (a day has 1,440 minutes; 40 days of them are ≈ 58,000).
