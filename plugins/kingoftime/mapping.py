@@ -508,8 +508,10 @@ _DAYS_OF_MINUTES = 3 * 1440
 _MINUTES = tuple(range(_DAYS_OF_MINUTES))
 
 
-#: The most timestamps one sync keeps read (a day has 1,440 minutes; 40 days of them are ≈ 58,000).
-MOMENTS_HELD = 100_000
+#: The most timestamps kept read at once. Answers come date by date, and a date's punches fall on some
+#: 1,000–3,000 distinct minutes, so a few dates' worth keeps nearly every hit (92 % for 1,000 × 40) while
+#: holding ~2 MB instead of ~9 MB for a whole period's.
+MOMENTS_HELD = 10_000
 
 
 def _punch_code(code: object) -> str:
