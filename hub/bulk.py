@@ -15,7 +15,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 import orjson
@@ -69,7 +69,7 @@ def insert(table: Table, columns: Sequence[str], rows: Sequence[Sequence], share
         _copy(connection, table, names, encoded)
     else:
         marks = ", ".join("?" * len(names))
-        connection.exec_driver_sql(f"INSERT INTO {_quoted(connection, table, names)} VALUES ({marks})", encoded)
+        connection.exec_driver_sql(f"INSERT INTO {_quoted(connection, table, names)} VALUES ({marks})", list(encoded))
 
 
 def insert_with_ids(
@@ -92,39 +92,42 @@ def insert_with_ids(
             ).scalars()
         )
         names, encoded = _encoded(connection.dialect, table, columns, rows, shared)
-        _copy(connection, table, ["id", *names], [(row_id, *row) for row_id, row in zip(ids, encoded, strict=True)])
+        _copy(connection, table, ["id", *names], ((row_id, *row) for row_id, row in zip(ids, encoded, strict=True)))
         return ids
     names, encoded = _encoded(connection.dialect, table, columns, rows, shared)
     returned = ", ".join(connection.dialect.identifier_preparer.quote(columns[index]) for index in key)
     into = _quoted(connection, table, names)
-    found = {}
-    for start in range(0, len(encoded), ROWS_PER_STATEMENT):
-        batch = encoded[start : start + ROWS_PER_STATEMENT]
+    found, keys = {}, []
+    while batch := list(islice(encoded, ROWS_PER_STATEMENT)):
+        keys += [tuple(row[index] for index in key) for row in batch]
         values = ", ".join([f"({', '.join('?' * len(names))})"] * len(batch))
         flat = tuple(chain.from_iterable(batch))
         for row_id, *values_of_key in connection.exec_driver_sql(
             f"INSERT INTO {into} VALUES {values} RETURNING id, {returned}", flat
         ):
             found[tuple(values_of_key)] = row_id
-    return [found[tuple(row[index] for index in key)] for row in encoded]
+    return [found[values_of_key] for values_of_key in keys]
 
 
 def _encoded(dialect, table: Table, columns: Sequence[str], rows: Sequence[Sequence], shared: Mapping[str, Any]):
-    """The column names and the rows as the driver takes them, shared values appended."""
+    """The column names, and the rows as the driver takes them, shared values appended: an iterator, each row
+    encoded as it is sent, so a sync's tens of thousands of JSON texts are never all held at once."""
     processors = [
         (index, processor)
         for index, name in enumerate(columns)
         if (processor := _processor(dialect, table, name)) is not None
     ]
     tail = tuple(_encode(dialect, table, name, value) for name, value in shared.items())
-    encoded = []
+    return [*columns, *shared], _encoded_rows(rows, processors, tail)
+
+
+def _encoded_rows(rows: Sequence[Sequence], processors: list, tail: tuple) -> Iterator[tuple]:
     for row in rows:
         if processors:
             row = list(row)
             for index, processor in processors:
                 row[index] = processor(row[index])
-        encoded.append((*row, *tail))
-    return [*columns, *shared], encoded
+        yield (*row, *tail)
 
 
 def _encode(dialect, table: Table, name: str, value: Any) -> Any:
@@ -143,9 +146,12 @@ def _processor(dialect, table: Table, name: str):
 
 def _json_null_or_text(value: Any) -> str:
     """A raw payload as JSON text: orjson, several times faster than the standard encoder on a sync's payloads
-    (docs/performance.md); the standard one for what orjson refuses, so odd provider data is stored all the same."""
+    (docs/performance.md); the standard one for what orjson refuses, so odd provider data is stored all the same.
+    Bytes are JSON text already (UTF-8, as a provider kept it: ``hub.records.DayRecord.raw``) and go as they are."""
     if value is None:
         return "null"
+    if isinstance(value, bytes):
+        return value.decode()
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:

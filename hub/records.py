@@ -72,7 +72,10 @@ class DayRecord:
     late_night_minutes: int | None = None  # 深夜
     late_minutes: int | None = None  # 遅刻
     early_leave_minutes: int | None = None  # 早退
-    raw: Mapping = field(default_factory=dict, compare=False, repr=False)
+    # What the provider sent for the day, stored as it came: decoded JSON, or its JSON text as UTF-8 bytes, which
+    # the core stores without decoding or encoding it again (a compact text is far smaller than decoded dicts,
+    # and a sync holds tens of thousands of days). Empty (``{}`` or ``b""``): nothing is stored.
+    raw: Mapping | bytes = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def missing_clock_out(self) -> bool:

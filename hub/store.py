@@ -14,7 +14,8 @@ unnamed hourly leave) into hundreds of small statements, and encodes every value
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -181,7 +182,7 @@ class DayChanges:
             # A file names members by code; only a provider has ids of its own.
             record.remote_id if self.source.integration_id is not None else None,
             digest,
-            dict(record.raw) or None,
+            _payload(record.raw),
         )
         if stored is None:
             self.inserts.append((row, record))
@@ -215,13 +216,29 @@ def write(changes: DayChanges) -> None:
         shared = changes.shared
         db.session.execute(
             update(AttendanceDay),
-            [dict(zip(DAY_COLUMNS, row, strict=True), id=day_id, **shared) for day_id, row, _record in changes.updates],
+            [
+                dict(zip(DAY_COLUMNS[:-1], row[:-1], strict=True), raw_payload=_decoded(row[-1]), id=day_id, **shared)
+                for day_id, row, _record in changes.updates
+            ],
         )
         _insert_children((day_id, record) for day_id, _row, record in changes.updates)
     if changes.deletes:
         _delete_children(changes.deletes)
         for chunk in chunks(changes.deletes):
             db.session.execute(delete(AttendanceDay).where(AttendanceDay.id.in_(chunk)))
+
+
+def _payload(raw: Mapping | bytes) -> dict | bytes | None:
+    """A record's raw payload as a row holds it: JSON text stays text (:mod:`hub.bulk` stores it as it is), a
+    mapping becomes a dict; an empty one, None."""
+    if isinstance(raw, bytes):
+        return raw or None
+    return dict(raw) or None
+
+
+def _decoded(payload: dict | bytes | None) -> dict | None:
+    """A row's raw payload as the ORM's JSON column takes it (an update of a changed day: few per sync)."""
+    return json.loads(payload) if isinstance(payload, bytes) else payload
 
 
 def _insert_children(days) -> None:

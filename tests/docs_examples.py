@@ -8,6 +8,9 @@ A block says what it is with an HTML comment on the nearest non-blank line befor
 - ``<!-- output: hub ARGS -->``: the block is what ``hub ARGS`` prints with the doc's example installed.
 - ``<!-- layout -->``: the block draws the package's file tree (as ``tree`` does); its first line names the
   root folder, and every ``file:`` must be one of its files.
+- ``<!-- excerpt: PATH -->``: the block is quoted from the file PATH of the hub's repository (relative to its
+  root), verbatim but for a common indentation removed: tests/test_docs_examples.py finds it there, so a quote
+  of the real code cannot rot.
 - ``<!-- not run: REASON -->``: the block is deliberately not executed, for the reason given.
 
 tests/test_docs_examples.py writes the files out, installs the package the way ``pip install -e .`` would
@@ -20,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +33,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 MARKED_LANGUAGES = {"python", "py", "toml", "jinja", "json"}
 
 _FENCE = re.compile(r"(?P<fence>`{3,}|~{3,})\s*(?P<language>[\w+-]*).*")
-_MARKER = re.compile(r"<!--\s*(?P<kind>file|output|layout|not run)\s*(?::\s*(?P<value>.*?))?\s*-->")
+_MARKER = re.compile(r"<!--\s*(?P<kind>file|output|layout|excerpt|not run)\s*(?::\s*(?P<value>.*?))?\s*-->")
 _TREE_ENTRY = re.compile(r"(?P<indent>(?:│   |    )*)[├└]── (?P<name>[^\s#]+)")
 
 
@@ -178,3 +182,19 @@ def console_commands(block: Block) -> list[tuple[str, list[str]]]:
         elif commands:
             commands[-1][1].append(line)
     return commands
+
+
+def quoted_in(excerpt: str, source: str) -> bool:
+    """Whether ``excerpt`` is whole lines of ``source``, verbatim once both are dedented to the excerpt's indent.
+
+    A method quoted without its class's indentation is found; a line changed, added or left out is not.
+    """
+    lines = textwrap.dedent(excerpt).strip("\n").splitlines()
+    if not lines:
+        return False
+    haystack = "\n" + source.replace("\r\n", "\n") + "\n"
+    for indent in range(0, 41, 4):
+        needle = "\n".join(" " * indent + line if line.strip() else "" for line in lines)
+        if "\n" + needle + "\n" in haystack:
+            return True
+    return False

@@ -1,15 +1,16 @@
-"""The code of docs/plugins.md and docs/providers.md runs, and what the docs say it prints, the hub prints.
+"""The code of the docs runs, what they quote is the code that runs, and what they say `hub` prints, it prints.
 
-Every code block of the docs is marked (see tests/docs_examples.py for the markers). The blocks of a doc are
-written out as its example package in a temporary folder, installed there the way `pip install -e .` would,
-and exercised here: a new marked block is picked up by the generic tests, a new unmarked one fails
-``test_every_code_block_is_run_or_says_why``.
+Every code block of the docs is marked (see tests/docs_examples.py for the markers). The ``file:`` blocks of a
+doc (docs/plugins.md: a third-party plugin for a made-up system, Acme HR) are written out as its example package
+in a temporary folder, installed there the way `pip install -e .` would, and exercised here. The ``excerpt:``
+blocks (docs/providers.md: the built-in KING OF TIME plugin) must be found verbatim in the files they quote, and
+the walk-through's CLI session runs against the KING OF TIME simulator. A new marked block is picked up by the
+generic tests, a new unmarked one fails ``test_every_code_block_is_run_or_says_why``.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import io
 import json
 import re
@@ -26,13 +27,16 @@ import requests_mock
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
+from hub import hookimpl
 from hub.extensions import db
 from hub.models import AttendanceDay, Integration, Member, RunStatus, SyncRun, Trigger
 from hub.plugins import installed_plugins, providers
 from hub.providers import CheckStatus, ProviderSettings
 from hub.records import DayRecord, Interval, RemoteMember
 from hub.sync import blackout
-from hub.testing import ProviderConformance
+from hub.testing import ConformanceHarness, ProviderConformance
+from hub_plugins.kingoftime.provider import KingOfTimeProvider
+from hub_plugins.kingoftime.simulator import DayKind, KingOfTimeSimulator, SimulatorConfig, simulator_command
 from tests.conftest import AuthActions, create_test_admin, make_app
 from tests.docs_examples import (
     DOCS,
@@ -43,12 +47,14 @@ from tests.docs_examples import (
     file_blocks,
     import_path,
     layout,
+    quoted_in,
     run_pytest,
     write_dist_info,
     write_example,
 )
 from tests.export_data import build_november
 
+REPOSITORY = DOCS.parent
 PLUGINS_MD = DOCS / "plugins.md"
 PROVIDERS_MD = DOCS / "providers.md"
 ALL_DOCS = sorted(DOCS.glob("*.md"))
@@ -81,7 +87,7 @@ class Examples:
         return root
 
     def forget(self) -> None:
-        # Both docs build a `hub_kingoftime`: the next test must import its own, not this one's.
+        # The next test must import its own copy of the example, not this one's.
         for name, module in list(sys.modules.items()):
             if Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(self.folder.resolve()):
                 del sys.modules[name]
@@ -110,13 +116,14 @@ def test_every_code_block_is_run_or_says_why(doc):
     unmarked = [
         block.where
         for block in blocks(doc)
-        if block.language in MARKED_LANGUAGES and block.kind not in ("file", "output", "not run")
+        if block.language in MARKED_LANGUAGES and block.kind not in ("file", "output", "excerpt", "not run")
     ]
     assert not unmarked, (
-        f"put <!-- file: PATH -->, <!-- output: hub ARGS --> or <!-- not run: REASON --> before: {unmarked}"
+        f"put <!-- file: PATH -->, <!-- excerpt: PATH -->, <!-- output: hub ARGS --> or <!-- not run: REASON --> "
+        f"before: {unmarked}"
     )
     for block in blocks(doc):
-        if block.kind in ("file", "output", "not run"):
+        if block.kind in ("file", "output", "excerpt", "not run"):
             assert block.value, f"{block.where}: <!-- {block.kind}: … --> says nothing after the colon"
         if block.kind == "output":
             assert block.value.startswith("hub "), f"{block.where}: only `hub` commands are compared"
@@ -152,17 +159,36 @@ def test_example_file_is_valid(examples, doc, path):
         pytest.fail(f"{doc.name}: no check for a {suffix} file ({path}): add one here")
 
 
-def test_both_docs_build_one_package():
-    """plugins.md and providers.md describe the same package: name, entry point, module of the provider."""
+EXCERPTS = [block for doc in ALL_DOCS for block in blocks(doc) if block.kind == "excerpt"]
 
-    def project(doc: Path) -> dict:
-        return tomllib.loads(file_blocks(doc)["pyproject.toml"][0].text)["project"]
 
-    assert project(PLUGINS_MD)["name"] == project(PROVIDERS_MD)["name"]
-    assert project(PLUGINS_MD)["entry-points"] == project(PROVIDERS_MD)["entry-points"]
-    for doc in (PLUGINS_MD, PROVIDERS_MD):
-        provider = "".join(block.text for block in file_blocks(doc)["src/hub_kingoftime/provider.py"])
-        assert "\nclass KingOfTimeProvider(Provider):" in provider, doc.name
+@pytest.mark.parametrize("block", EXCERPTS, ids=[f"{block.where}:{block.value}" for block in EXCERPTS])
+def test_excerpt_is_quoted_verbatim(block):
+    """A block marked ``<!-- excerpt: PATH -->`` is whole lines of PATH, unchanged but for its indentation."""
+    source = REPOSITORY / block.value
+    assert source.is_file(), f"{block.where}: no file {block.value} in the repository"
+    assert quoted_in(block.text, source.read_text(encoding="utf-8")), (
+        f"{block.where}: this excerpt is no longer in {block.value}: quote the file as it is now"
+    )
+
+
+def test_providers_md_walks_through_the_real_plugin():
+    """providers.md quotes every module of the KING OF TIME plugin, and builds no example package of its own."""
+    quoted = {block.value for block in blocks(PROVIDERS_MD) if block.kind == "excerpt"}
+    modules = {f"plugins/kingoftime/{name}.py" for name in ("__init__", "forms", "client", "mapping", "provider")}
+    assert modules <= quoted, f"not quoted: {sorted(modules - quoted)}"
+    assert {"pyproject.toml", "tests/test_kingoftime_conformance.py"} <= quoted
+    assert not file_blocks(PROVIDERS_MD) and not layout(PROVIDERS_MD)
+
+
+def test_excerpt_matching():
+    source = "class A:\n    def f(self):\n        x = 1\n\n        return x\n"
+    assert quoted_in("def f(self):\n    x = 1\n\n    return x\n", source)  # dedented, blank line kept
+    assert quoted_in("    x = 1\n", source)
+    assert not quoted_in("def f(self):\n    x = 2\n", source)  # changed
+    assert not quoted_in("def f(self):\n    return x\n", source)  # a line left out
+    assert not quoted_in("x = ", source)  # not whole lines
+    assert not quoted_in("\n", source)
 
 
 def test_blocks_and_their_markers(tmp_path):
@@ -209,7 +235,7 @@ def test_documented_output_is_what_hub_prints(examples, tmp_path, doc, command, 
 
 
 def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
-    """The documented `HUB_BLOCKED_PLUGINS=kingoftime,hrmos` keeps the installed example out, unimported."""
+    """The documented `HUB_BLOCKED_PLUGINS=acmehr,hrmos` keeps the installed example out, unimported."""
     examples.installed(PLUGINS_MD)
     command = next(
         command
@@ -220,25 +246,22 @@ def test_blocked_plugin_is_not_imported(examples, tmp_path, monkeypatch):
     )
     monkeypatch.setenv("HUB_BLOCKED_PLUGINS", shlex.split(command)[0].partition("=")[2])
     result = make_app(tmp_path).test_cli_runner().invoke(args=["plugins", "--json"])
-    assert [plugin["name"] for plugin in json.loads(result.stdout)] == ["csv_export", "jobcan"]
-    assert "hub_kingoftime" not in sys.modules
+    assert [plugin["name"] for plugin in json.loads(result.stdout)] == ["csv_export", "jobcan", "kingoftime"]
+    assert "hub_acmehr" not in sys.modules
 
 
-# --- providers.md: the KING OF TIME walk-through -----------------------------------------------------
+# --- providers.md: the walk-through of the KING OF TIME plugin ---------------------------------------
+
+
+def app_with_example(tmp_path: Path, plugin: object):
+    """A hub with plugins.md's example plugin registered inline, beside the built-in plugins."""
+    return make_app(tmp_path, plugins=[plugin])
 
 
 def entry_points(root: Path) -> dict[str, str]:
-    """The ``kintai_hub`` entry points of the example's pyproject.toml: plugin name → module."""
+    """The ``kintai_hub`` entry points of a pyproject.toml in ``root``: plugin name → module."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return project["entry-points"]["kintai_hub"]
-
-
-def load_file(path: Path):
-    """A module of the example's tests/ loaded from its file: the hub's own `tests` package has that name."""
-    spec = importlib.util.spec_from_file_location(f"doc_example_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def session(doc: Path, command: str) -> Block:
@@ -259,77 +282,101 @@ def invoke(runner, command: str, files: Path):
     return runner.invoke(args=args[1:], input=stdin)
 
 
-def test_walkthrough_conformance_suite_passes(examples):
-    """The walk-through's own tests, in a new interpreter, as `pytest` in the package folder would run them."""
-    root = examples.write(PROVIDERS_MD)
-    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
-    assert "error" in config["filterwarnings"], "the doc runs its tests with warnings as errors"
-    result = run_pytest(root, "tests")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "configfile: pyproject.toml" in result.stdout  # so its filterwarnings applied
-    contract = [name for name in dir(ProviderConformance) if name.startswith("test_")]
-    assert f" {len(contract)} passed in " in result.stdout, result.stdout  # none skipped: the fake does it all
+def test_walkthrough_conformance_harness_skips_nothing():
+    """The harness providers.md quotes (tests/test_kingoftime_conformance.py, which the suite runs) gives the
+    whole contract: every optional fault is implemented, so no test of ProviderConformance is skipped."""
+    from tests.test_kingoftime_conformance import KingOfTimeHarness, TestKingOfTimeConformance
+
+    assert issubclass(TestKingOfTimeConformance, ProviderConformance)
+    assert issubclass(KingOfTimeHarness, ConformanceHarness) and KingOfTimeHarness.supports_rate_limit
+    for optional in ("settings_missing_scope", "inject_unreadable_day", "inject_rate_limit", "persistent_rate_limit"):
+        assert getattr(KingOfTimeHarness, optional) is not getattr(ConformanceHarness, optional), optional
 
 
-def test_walkthrough_entry_point_module_offers_the_provider(examples, tmp_path):
-    root = examples.importable(PROVIDERS_MD)
-    assert entry_points(root) == {"kingoftime": "hub_kingoftime"}
-    module = importlib.import_module(entry_points(root)["kingoftime"])
-    app = make_app(tmp_path, plugins=[module])
+def test_walkthrough_entry_point_loads_the_plugin(tmp_path):
+    """The entry point providers.md quotes from the hub's pyproject.toml is how the plugin loads, like any
+    installed plugin: nothing registered inline, the provider and both hooks come from hub_plugins.kingoftime."""
+    assert entry_points(REPOSITORY)["kingoftime"] == "hub_plugins.kingoftime"
+    app = make_app(tmp_path)
     with app.app_context():
         provider = providers()["kingoftime"]
-    assert type(provider).__module__ == "hub_kingoftime.provider" and provider.label == "KING OF TIME"
-    (info,) = [info for info in installed_plugins(app.extensions["hub"]) if info.name == module.__name__]
-    assert info.hooks == ["hub_providers"]
+    assert type(provider).__module__ == "hub_plugins.kingoftime.provider" and provider.label == "KING OF TIME"
+    (info,) = [info for info in installed_plugins(app.extensions["hub"]) if info.name == "kingoftime"]
+    assert info.hooks == ["hub_init_app", "hub_providers"]
+
+
+DOCUMENTED_SIMULATOR = "http://127.0.0.1:8760"
+NOON_IN_TOKYO = datetime(2026, 12, 1, 3, tzinfo=UTC)
+
+
+class KingOfTimeAtNoon:
+    """The plugin's own provider on a clock at noon in Tokyo (its entry point blocked), so its check reads the API
+    and prints the documented message whenever the suite runs: inside KING OF TIME's restricted hours it would
+    verify only the token, and say so."""
+
+    @hookimpl
+    def hub_providers(self):
+        return [KingOfTimeProvider(now=lambda: NOON_IN_TOKYO)]
 
 
 @pytest.fixture
-def installed_walkthrough(examples, tmp_path, monkeypatch):
-    """providers.md's package installed, its fake answering at the documented API URL, and a hub with
-    two members whose codes the fake's employees have (P1001, and P1011 who works a night shift)."""
-    root = examples.installed(PROVIDERS_MD)
-    fake = load_file(root / "tests" / "fake_kingoftime.py")
-    base = re.search(r"--set api_base_url=(\S+)", session(PROVIDERS_MD, "hub integrations add").text)[1]
-    monkeypatch.setattr(fake, "BASE", base)  # so the documented commands run exactly as written
-    (tmp_path / "token.txt").write_text(fake.TOKEN + "\n", encoding="utf-8")
-    monkeypatch.setattr(blackout, "utcnow", lambda: datetime(2026, 12, 1, 3, tzinfo=UTC))  # noon in Tokyo: no window
-    app = make_app(tmp_path)
-    with app.app_context():
-        db.session.add_all([Member(code="P1001", name="社員 0"), Member(code="P1011", name="社員 10")])
-        db.session.commit()
-    with requests_mock.Mocker() as mocker:
-        fake.FakeKingOfTime(mocker, 130, date(2026, 11, 1), date(2026, 11, 30))
-        yield app
+def walkthrough(tmp_path, monkeypatch):
+    """providers.md's session against the KING OF TIME simulator: the documented URL is the simulator command's
+    default, for which the test's simulator (on a free port) stands in; its token is in token.txt, and the hub
+    has a member for each of its employees."""
+    (port,) = [param.default for param in simulator_command.params if param.name == "port"]
+    assert f"http://127.0.0.1:{port}" == DOCUMENTED_SIMULATOR
+    monkeypatch.setattr(blackout, "utcnow", lambda: NOON_IN_TOKYO)  # the core's clock too: outside the windows
+    config = SimulatorConfig(employees=5, start=date(2026, 11, 1), end=date(2026, 11, 30), seed=2)
+    with KingOfTimeSimulator(config) as sim:
+        (tmp_path / "token.txt").write_text(sim.access_token + "\n", encoding="utf-8")
+        app = make_app(tmp_path, plugins=[KingOfTimeAtNoon()], HUB_BLOCKED_PLUGINS=["kingoftime"])
+        with app.app_context():
+            db.session.add_all(
+                Member(code=e["code"], name=f"{e['lastName']} {e['firstName']}") for e in sim.data.employees
+            )
+            db.session.commit()
+        yield app, sim
 
 
-def test_walkthrough_cli_session(installed_walkthrough, tmp_path):
-    """`hub integrations add`, `check` and `sync` as the doc shows them, against the fake."""
-    app, runner = installed_walkthrough, installed_walkthrough.test_cli_runner()
+def test_walkthrough_cli_session(walkthrough, tmp_path):
+    """`hub integrations add`, `check` and `sync` as providers.md shows them, against the simulator; the sync
+    stores a night shift on its work date, past midnight."""
+    app, sim = walkthrough
+    runner = app.test_cli_runner()
     for command, shown in console_commands(session(PROVIDERS_MD, "hub integrations add")):
-        result = invoke(runner, command, tmp_path)
+        result = invoke(runner, command.replace(DOCUMENTED_SIMULATOR, sim.url), tmp_path)
         assert result.exit_code == 0, f"{command}\n{result.output}"
         assert result.stdout.splitlines()[: len(shown)] == shown, command
-    weekdays = [date(2026, 11, day) for day in range(1, 31) if date(2026, 11, day).weekday() < 5]
+    key, night = next(pair for pair, kind in sorted(sim.data.day_kinds.items()) if kind is DayKind.NIGHT_SHIFT)
     with app.app_context():
         run = db.session.scalars(select(SyncRun)).one()
-        assert run.status is RunStatus.SUCCEEDED and run.created == 2 * len(weekdays)
-        night = db.session.scalars(
-            select(AttendanceDay).join(Member).where(Member.code == "P1011", AttendanceDay.work_date == weekdays[0])
+        assert run.status is RunStatus.SUCCEEDED and run.created > 0 and run.rejected == 0
+        shift = db.session.scalars(
+            select(AttendanceDay)
+            .join(Member)
+            .where(Member.code == sim.data.employee(key)["code"], AttendanceDay.work_date == night)
         ).one()
-        assert (night.clock_in, night.clock_out) == (22 * 60, 30 * 60)  # 22:00 to 06:00 the next morning
+        assert shift.clock_in >= 20 * 60 and shift.clock_out > 24 * 60
 
 
-def test_walkthrough_add_saves_nothing_when_check_fails(installed_walkthrough, tmp_path):
+def test_walkthrough_add_saves_nothing_when_check_fails(walkthrough, tmp_path):
     """As the doc says: a failed check prints `Not saved:` and the message on stderr and exits 1; an unknown
     `--set` field is refused (exit 2) with the list of the form's fields."""
-    runner = installed_walkthrough.test_cli_runner()
-    add = "hub integrations add kingoftime 本社 --set access_token=wrong"
-    result = invoke(runner, add, tmp_path)
+    app, sim = walkthrough
+    runner = app.test_cli_runner()
+    ((add, _), *_) = console_commands(session(PROVIDERS_MD, "hub integrations add"))
+    wrong = add.replace(DOCUMENTED_SIMULATOR, sim.url).replace("access_token=- < token.txt", "access_token=wrong-1")
+    result = invoke(runner, wrong, tmp_path)
     assert result.exit_code == 1
-    assert result.stderr == "Not saved: KING OF TIME refused the access token. Issue a new one and paste it here.\n"
+    assert result.stderr.startswith("Not saved: KING OF TIME refused the token for /tokens/{token}/available"), (
+        result.stderr
+    )
+    assert "wrong-1" not in result.output
     result = invoke(runner, "hub integrations add kingoftime 本社 --set colour=blue", tmp_path)
-    assert result.exit_code == 2 and "(fields: access_token, api_base_url)" in result.stderr
-    with installed_walkthrough.app_context():
+    assert result.exit_code == 2
+    assert "(fields: access_token, api_base_url, environment, requests_per_second)" in result.stderr, result.stderr
+    with app.app_context():
         assert db.session.scalar(select(func.count(Integration.id))) == 0
 
 
@@ -337,10 +384,10 @@ def test_walkthrough_add_saves_nothing_when_check_fails(installed_walkthrough, t
 
 
 @pytest.fixture
-def kingoftime_plugin(examples):
+def acmehr_plugin(examples):
     """The module plugins.md's entry point names, imported from its example package."""
     root = examples.importable(PLUGINS_MD)
-    return importlib.import_module(entry_points(root)["kingoftime"])
+    return importlib.import_module(entry_points(root)["acmehr"])
 
 
 def logged_in_client(app):
@@ -350,19 +397,19 @@ def logged_in_client(app):
     return client
 
 
-def test_init_app_example_adds_a_page_and_a_command(kingoftime_plugin, tmp_path):
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
-    response = app.test_client().get("/kingoftime/")
+def test_init_app_example_adds_a_page_and_a_command(acmehr_plugin, tmp_path):
+    app = app_with_example(tmp_path, acmehr_plugin)
+    response = app.test_client().get("/acmehr/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     with app.app_context():
-        db.session.add(Integration(provider="kingoftime", name="本社", settings={}))
+        db.session.add(Integration(provider="acmehr", name="本社", settings={}))
         db.session.commit()
-    assert app.test_cli_runner().invoke(args=["kingoftime-count"]).output == "1 KING OF TIME integration(s)\n"
-    page = logged_in_client(app).get("/kingoftime/")
+    assert app.test_cli_runner().invoke(args=["acmehr-count"]).output == "1 Acme HR integration(s)\n"
+    page = logged_in_client(app).get("/acmehr/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
-    assert "<title>KING OF TIME · Kintai Hub</title>" in html  # the template extends the core's base.html
-    assert "<h1>KING OF TIME</h1>\n<ul><li>本社</li></ul>" in html
+    assert "<title>Acme HR · Kintai Hub</title>" in html  # the template extends the core's base.html
+    assert "<h1>Acme HR</h1>\n<ul><li>本社</li></ul>" in html
 
 
 def pybabel(root: Path, command: str) -> None:
@@ -392,49 +439,49 @@ def translated_plugin(examples):
     commands = pybabel_commands()
     assert set(commands) == {"extract", "init", "update", "compile"}
     pybabel(root, commands["extract"])
-    (pot,) = (root / "src" / "hub_kingoftime" / "translations").glob("*.pot")
-    (po,) = (root / "src" / "hub_kingoftime" / "translations").rglob("*.po")
+    (pot,) = (root / "src" / "hub_acmehr" / "translations").glob("*.pot")
+    (po,) = (root / "src" / "hub_acmehr" / "translations").rglob("*.po")
     extracted = {message.id for message in read_po(io.BytesIO(pot.read_bytes())) if message.id}
     translated = {message.id for message in read_po(io.BytesIO(po.read_bytes())) if message.id and message.string}
     assert extracted and extracted <= translated, "the doc's catalogue translates every string the example uses"
     pybabel(root, commands["compile"])
     assert po.with_suffix(".mo").is_file()
-    return importlib.import_module(entry_points(root)["kingoftime"])
+    return importlib.import_module(entry_points(root)["acmehr"])
 
 
 def test_nav_items_example_adds_the_page_to_the_admin_menu_in_the_pages_language(translated_plugin, tmp_path):
     """The documented entry comes after the core's 管理 links, highlighted on its own page, in Japanese from the
     example's own catalogue (and in English on an English page)."""
-    app = make_app(tmp_path, plugins=[translated_plugin])
+    app = app_with_example(tmp_path, translated_plugin)
     client = logged_in_client(app)
-    entry = '<li><a href="/kingoftime/" class="{}">{}</a></li>'
-    html = client.get("/kingoftime/?lang=ja").get_data(as_text=True)
+    entry = '<li><a href="/acmehr/" class="{}">{}</a></li>'
+    html = client.get("/acmehr/?lang=ja").get_data(as_text=True)
     admin_menu = html[html.index("管理</p>") : html.index("</nav>")]
-    assert f"エクスポート</a></li>\n    {entry.format('current', 'KING OF TIME 連携')}\n  </ul>" in admin_menu
+    assert f"エクスポート</a></li>\n    {entry.format('current', 'Acme HR 連携')}\n  </ul>" in admin_menu
     html = client.get("/?lang=en").get_data(as_text=True)
-    assert entry.format("", "KING OF TIME integrations") in html and html.count("/kingoftime/") == 1
+    assert entry.format("", "Acme HR integrations") in html and html.count("/acmehr/") == 1
 
 
 def test_translation_example_follows_the_language_of_a_command(translated_plugin, tmp_path, monkeypatch):
     """Outside a page too: a command in HUB_LANGUAGE gets the catalogue's Japanese, and the wheel would carry it."""
-    from hub_kingoftime.catalog import _
+    from hub_acmehr.catalog import _
 
-    app = make_app(tmp_path, plugins=[translated_plugin])
-    for language, text in (("ja", "KING OF TIME 連携"), ("en", "KING OF TIME integrations")):
+    app = app_with_example(tmp_path, translated_plugin)
+    for language, text in (("ja", "Acme HR 連携"), ("en", "Acme HR integrations")):
         monkeypatch.setenv("HUB_LANGUAGE", language)
         with app.app_context():
-            assert _("KING OF TIME integrations") == text
+            assert _("Acme HR integrations") == text
     package_data = tomllib.loads("".join(b.text for b in file_blocks(PLUGINS_MD)["pyproject.toml"]))["tool"]
-    patterns = package_data["setuptools"]["package-data"]["hub_kingoftime"]
+    patterns = package_data["setuptools"]["package-data"]["hub_acmehr"]
     (mo,) = Path(translated_plugin.__file__).parent.rglob("*.mo")
     relative = mo.relative_to(Path(translated_plugin.__file__).parent)
     assert any(relative.match(pattern) for pattern in patterns), patterns
 
 
-def test_minimal_provider_example(kingoftime_plugin, tmp_path):
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+def test_minimal_provider_example(acmehr_plugin, tmp_path):
+    app = app_with_example(tmp_path, acmehr_plugin)
     with app.app_context():
-        provider = providers()["kingoftime"]
+        provider = providers()["acmehr"]
     settings = ProviderSettings(key="1", values={"access_token": "t0ken"})
     assert provider.check(settings).status is CheckStatus.OK
     refused = provider.check(ProviderSettings(key="1", values={}))
@@ -452,15 +499,20 @@ def test_minimal_provider_example(kingoftime_plugin, tmp_path):
     assert calls == [{"stage": "attendance", "done": 1, "total": 1, "requests": 1}]
 
 
-def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_path):
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+def test_installed_provider_example_syncs_through_the_core(examples, tmp_path):
+    """A third-party plugin installed as `pip install -e .` leaves it, loaded from its entry point alone (nothing
+    registered inline): the hub offers its provider, and `hub integrations add` and `hub sync` use it."""
+    examples.installed(PLUGINS_MD)
+    app = make_app(tmp_path)
     with app.app_context():
+        assert type(providers()["acmehr"]).__module__ == "hub_acmehr.provider"
+        assert "acmehr" in [info.name for info in installed_plugins(app.extensions["hub"])]
         db.session.add(Member(code="P1001", name="山田 太郎"))
         db.session.commit()
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["integrations", "add", "kingoftime", "本社"])
+    result = runner.invoke(args=["integrations", "add", "acmehr", "本社"])
     assert result.exit_code == 1 and result.stderr == "Not saved: アクセストークンを入力してください。\n"
-    result = runner.invoke(args=["integrations", "add", "kingoftime", "本社", "--set", "access_token=t0ken"])
+    result = runner.invoke(args=["integrations", "add", "acmehr", "本社", "--set", "access_token=t0ken"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["sync", "本社", "--from", "2026-11-02", "--to", "2026-11-06"])
     assert result.exit_code == 0, result.output
@@ -468,9 +520,9 @@ def test_minimal_provider_example_syncs_through_the_core(kingoftime_plugin, tmp_
         assert db.session.scalar(select(func.count(AttendanceDay.id))) == 5
 
 
-def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
+def test_tsv_exporter_example(acmehr_plugin, tmp_path, monkeypatch):
     """The documented `hub export tsv … -o november.tsv` writes the file; the エクスポート page has a TSV tab."""
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, acmehr_plugin)
     build_november(app)
     command = re.search(r"`(hub export tsv [^`]+)`", PLUGINS_MD.read_text(encoding="utf-8"))[1]
     monkeypatch.chdir(tmp_path)
@@ -492,10 +544,10 @@ def test_tsv_exporter_example(kingoftime_plugin, tmp_path, monkeypatch):
     assert "TSV (タブ区切り)" in page.get_data(as_text=True)
 
 
-def test_sync_finished_example_posts_to_the_webhook(kingoftime_plugin, tmp_path, monkeypatch, caplog):
+def test_sync_finished_example_posts_to_the_webhook(acmehr_plugin, tmp_path, monkeypatch, caplog):
     """Called as "Testing your plugin" says: `app.extensions["hub"].hook.hub_sync_finished(run=run)`."""
     url = "https://chat.example.com/hooks/kot"
-    app = make_app(tmp_path, plugins=[kingoftime_plugin])
+    app = app_with_example(tmp_path, acmehr_plugin)
     with app.app_context(), requests_mock.Mocker() as mocker:
         mocker.post(url, [{"status_code": 204}, {"status_code": 500}])
         run = SyncRun(
@@ -513,8 +565,8 @@ def test_sync_finished_example_posts_to_the_webhook(kingoftime_plugin, tmp_path,
         db.session.commit()
         hook = app.extensions["hub"].hook.hub_sync_finished
         hook(run=run)
-        assert mocker.call_count == 0  # no KOT_CHAT_WEBHOOK_URL: nothing is sent
-        monkeypatch.setenv("KOT_CHAT_WEBHOOK_URL", url)
+        assert mocker.call_count == 0  # no ACME_CHAT_WEBHOOK_URL: nothing is sent
+        monkeypatch.setenv("ACME_CHAT_WEBHOOK_URL", url)
         hook(run=run)
         (sent,) = mocker.request_history
         assert sent.json() == {

@@ -78,7 +78,7 @@ def test_hook_hub_providers(tmp_path):
     app = make_app(tmp_path, plugins=[ProvidesTiny()])
     with app.app_context():
         found = providers()
-    assert set(found) == {"jobcan", "tiny"}  # the built-in Jobcan plugin arrives through the same hook
+    assert set(found) == {"jobcan", "kingoftime", "tiny"}  # the built-in providers arrive through the same hook
     provider = found["tiny"]
     settings = ProviderSettings(key="1", values={"client_id": "a", "client_secret": "s3cret"})
     assert provider.check(settings).ok

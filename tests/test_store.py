@@ -271,3 +271,25 @@ def test_a_day_without_payroll_minutes_keeps_the_fingerprint_it_had_before_they_
     assert store.content_hash(replace(record, overtime_minutes=30)) != store.content_hash(
         replace(record, late_night_minutes=30)
     )
+
+
+def test_raw_payloads_kept_as_json_text_are_stored_as_that_json_inserted_or_updated(members):
+    """A provider may keep a day's payload as its compact JSON text (bytes): stored as it is, not as a string."""
+    texts = ['{"dailyWorking":{"totalWork":480,"workdayTypeName":"平日"},"timeRecord":[]}', '{"id":2}']
+    changes = store.DayChanges(store.DaySource(integration_id=None, source_file="f.csv"), synced_at=utcnow())
+    for offset, text in enumerate([*texts, ""]):
+        record = DayRecord(remote_id="P0000", work_date=START + timedelta(days=offset), clock_in=540, raw=text.encode())
+        changes.put(members[0].id, record, None)
+    store.write(changes)
+    db.session.commit()
+    first = db.session.scalar(select(AttendanceDay).where(AttendanceDay.work_date == START))
+    assert first.raw_payload == {"dailyWorking": {"totalWork": 480, "workdayTypeName": "平日"}, "timeRecord": []}
+    stored = store.stored_days([members[0].id], START, START)[(members[0].id, START)]
+    again = store.DayChanges(store.DaySource(integration_id=None, source_file="f.csv"), synced_at=utcnow())
+    changed = DayRecord(remote_id="P0000", work_date=START, clock_in=541, raw=b'{"timeRecord":[{"code":"1"}]}')
+    assert again.put(members[0].id, changed, stored) is store.Change.UPDATED
+    store.write(again)
+    db.session.commit()
+    db.session.expire_all()
+    days = db.session.scalars(select(AttendanceDay).order_by(AttendanceDay.work_date)).all()
+    assert [day.raw_payload for day in days] == [{"timeRecord": [{"code": "1"}]}, {"id": 2}, None]
