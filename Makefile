@@ -26,7 +26,7 @@ lint: $(STAMP)
 
 # Refresh the message catalogues after changing user-facing text, then translate the new entries: the core's
 # (hub/translations) and each built-in plugin's own (plugins/NAME/translations, domain NAME; docs/plugins.md).
-CATALOGUED_PLUGINS := jobcan csv_export
+CATALOGUED_PLUGINS := jobcan csv_export kingoftime
 BABEL_KEYWORDS := -k _l --project "Kintai Hub" --version 0.1.0 --no-location
 
 babel: $(STAMP)

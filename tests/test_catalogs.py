@@ -77,6 +77,7 @@ def test_lazy_strings_are_translated_where_they_are_used_in_any_thread(tiny_pack
 
 def test_the_domain_defaults_to_the_package_name(tiny_package):
     assert plugin_catalog("hub_plugins.jobcan").domain == ["jobcan"]
+    assert plugin_catalog("hub_plugins.kingoftime").domain == ["kingoftime"]
     assert plugin_catalog(tiny_package).domain == ["hub_tiny_i18n"]
 
 

@@ -175,7 +175,9 @@ def test_excerpt_is_quoted_verbatim(block):
 def test_providers_md_walks_through_the_real_plugin():
     """providers.md quotes every module of the KING OF TIME plugin, and builds no example package of its own."""
     quoted = {block.value for block in blocks(PROVIDERS_MD) if block.kind == "excerpt"}
-    modules = {f"plugins/kingoftime/{name}.py" for name in ("__init__", "forms", "client", "mapping", "provider")}
+    modules = {
+        f"plugins/kingoftime/{name}.py" for name in ("__init__", "catalog", "forms", "client", "mapping", "provider")
+    }
     assert modules <= quoted, f"not quoted: {sorted(modules - quoted)}"
     assert {"pyproject.toml", "tests/test_kingoftime_conformance.py"} <= quoted
     assert not file_blocks(PROVIDERS_MD) and not layout(PROVIDERS_MD)

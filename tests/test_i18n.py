@@ -136,6 +136,20 @@ def test_a_jobcan_rejection_reason_is_japanese_where_the_core_writes_it(app):
         assert str(unreadable.value.reason) == "not a timestamp"
 
 
+def test_a_kingoftime_rejection_reason_is_japanese_from_its_own_catalogue(app):
+    """KING OF TIME's reasons come from plugins/kingoftime/translations, rendered in the sync's language."""
+    from flask_babel import force_locale
+
+    from hub_plugins.kingoftime.mapping import _instant, _Unreadable
+
+    with pytest.raises(_Unreadable) as unreadable:
+        _instant("timeRecord.time", "25:99")
+    with app.app_context(), force_locale("ja"):
+        assert str(unreadable.value.reason) == "日時として読めない値"
+    with app.app_context(), force_locale("en"):
+        assert str(unreadable.value.reason) == "not a timestamp"
+
+
 @each_catalogue
 def test_placeholders_survive_translation(catalogue):
     for message in _po(catalogue):

@@ -37,6 +37,7 @@ def test_wheel_carries_templates_migrations_static_and_translations(wheel):
         "hub/translations/ja/LC_MESSAGES/messages.mo",
         "hub_plugins/jobcan/translations/ja/LC_MESSAGES/jobcan.mo",
         "hub_plugins/csv_export/translations/ja/LC_MESSAGES/csv_export.mo",
+        "hub_plugins/kingoftime/translations/ja/LC_MESSAGES/kingoftime.mo",
         "hub/auth/common_passwords.txt",
     ):
         assert expected in names

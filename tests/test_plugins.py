@@ -347,5 +347,11 @@ def test_hub_plugins_lists_name_version_and_hooks(installed_plugin, tmp_path):
     assert listed["fake"] == {"name": "fake", "version": "1.2.3", "hooks": ["hub_exporters"]}
     tiny = [item for item in listed.values() if item["hooks"] == ["hub_providers"]]
     assert len(tiny) == 1 and tiny[0]["version"] is None
+    # The built-in plugins come from the hub's own entry points, with its distribution's version.
+    assert listed["kingoftime"] == {
+        "name": "kingoftime",
+        "version": listed["jobcan"]["version"],
+        "hooks": ["hub_init_app", "hub_providers"],
+    }
     text = app.test_cli_runner().invoke(args=["plugins"]).output
     assert "fake 1.2.3" in text and "hooks: hub_exporters" in text

@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from flask_babel import gettext as _
 
 from hub.pacing import Pace
 from hub.providers import (
@@ -37,6 +36,7 @@ from hub.providers import (
     shorten,
 )
 from hub_plugins.kingoftime import mapping
+from hub_plugins.kingoftime.catalog import _
 
 try:  # the C backend: the pure-Python one parses a sync's 32 MB many times slower than reading it whole
     import ijson

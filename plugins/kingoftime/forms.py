@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import FloatField, SelectChoice, SelectField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.forms import HubForm, ProviderURL, SecretField
+from hub_plugins.kingoftime.catalog import _l
 
 
 class KingOfTimeSettingsForm(HubForm):

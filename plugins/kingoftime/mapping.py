@@ -24,12 +24,11 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from hub.blackout import BlackoutWindow
 from hub.providers import ProviderError
 from hub.records import DayRecord, HourlyLeave, Interval, LeaveKind, RejectedRecord, RemoteMember
+from hub_plugins.kingoftime.catalog import _, _l
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-
 from hub.blackout import BlackoutWindow, next_allowed, window_at
 from hub.providers import (
     CheckResult,
@@ -24,6 +22,7 @@ from hub.providers import (
 )
 from hub.records import DayRecord, RejectedRecord, RemoteMember
 from hub_plugins.kingoftime import mapping
+from hub_plugins.kingoftime.catalog import _
 from hub_plugins.kingoftime.client import ClientOptions, KingOfTimeClient, RestrictedHours
 from hub_plugins.kingoftime.forms import KingOfTimeSettingsForm
 
