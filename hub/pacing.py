@@ -105,8 +105,10 @@ class Pace:
             with self._lock:
                 now = self._clock()
                 if self._not_before <= start or self._not_before <= now:
-                    # No pause covers the start. (With a real sleep the start has come; with a test's instant
-                    # one it is taken as come, and a start nobody queued behind is not kept in the future.)
+                    # No pause covers the start. (With a real sleep the start has come and these are no-ops; with
+                    # a test's instant one it is taken as come: the pause it waited for is served, and a start
+                    # nobody queued behind is not kept in the future.)
+                    self._not_before = min(self._not_before, now)
                     if self._last == start:
                         self._last = min(start, now)
                     break
