@@ -21,7 +21,6 @@ from hub_plugins.jobcan.simulator import (
     simulator_command,
 )
 from hub_plugins.jobcan.simulator import cli as simulator_cli
-from hub_plugins.jobcan.simulator.faults import TokenBucket
 
 NOVEMBER = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
 MONDAY = date(2026, 11, 2)
@@ -334,18 +333,6 @@ def test_latency_and_stats():
         assert sim.stats == Counter({"total": 2, "token": 1, "employees": 1})
         sim.reset_stats()
         assert sim.stats["total"] == 0
-
-
-def test_token_bucket_allows_a_burst_then_one_request_per_interval():
-    clock = FakeClock()
-    bucket = TokenBucket(2, clock=clock)
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]
-    clock.now += 0.25
-    assert bucket.take() == 0.25  # a refused request takes nothing
-    clock.now += 0.25
-    assert bucket.take() == 0.0
-    clock.now += 60
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]  # never more saved than the burst
 
 
 def test_rate_limit_is_shared_by_every_endpoint_and_says_when_to_retry():

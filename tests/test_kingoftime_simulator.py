@@ -24,7 +24,6 @@ from hub_plugins.kingoftime.simulator import (
     simulator_command,
 )
 from hub_plugins.kingoftime.simulator import cli as simulator_cli
-from hub_plugins.kingoftime.simulator.faults import TokenBucket
 
 NOVEMBER = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
 MONDAY = date(2026, 11, 2)
@@ -356,14 +355,6 @@ def test_throttling_as_the_flat_303_body():
         assert throttled.status_code != 429 and "Retry-After" not in throttled.headers
         assert throttled.json() == {"code": "303", "message": "Too Many Requests"}
         assert sim.stats["throttled"] == 1 and sim.stats["429"] == 0
-
-
-def test_token_bucket_allows_a_burst_then_one_request_per_interval():
-    now = [0.0]
-    bucket = TokenBucket(2, clock=lambda: now[0])
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]
-    now[0] = 0.5
-    assert bucket.take() == 0.0
 
 
 def test_random_500_code_300_spares_the_token_endpoints():

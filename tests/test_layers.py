@@ -34,6 +34,7 @@ PUBLIC_API = (
     "hub.extensions",
     "hub.nav",
     "hub.catalogs",
+    "hub.simulation",
 )
 #: Admin areas: the pages and commands of one concern each.
 AREAS = (
